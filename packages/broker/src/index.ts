@@ -1,0 +1,2 @@
+// @tributary/broker: The broker process: produce, fetch, replication and group coordination.
+export {};

@@ -1,0 +1,2 @@
+// @tributary/cli: The tributary command.
+export {};

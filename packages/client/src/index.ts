@@ -1,0 +1,2 @@
+// @tributary/client: The Tributary SDK: Producer, Consumer and Admin.
+export {};

@@ -1,0 +1,2 @@
+// @tributary/protocol: gRPC service definitions loaded from proto/, generated TypeScript types, and the shared error codes.
+export {};

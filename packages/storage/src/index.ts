@@ -1,0 +1,2 @@
+// @tributary/storage: The partition log engine: segments, indexes, recovery, retention and compaction.
+export {};
