@@ -1,2 +1,8 @@
-// @tributary/protocol: gRPC service definitions loaded from proto/, generated TypeScript types, and the shared error codes.
-export {};
+// @tributary/protocol: the .proto definitions loaded for gRPC, the TypeScript types generated
+// from them, the shared error codes, int64 helpers, and the one definition of every config key.
+export * from "./loader.js";
+export * from "./codec.js";
+export * from "./errors.js";
+export * from "./int64.js";
+export * from "./config/index.js";
+export type * as v1 from "./generated/tributary/v1/index.js";

@@ -1,0 +1,3 @@
+export * from "./definitions.js";
+export * from "./properties.js";
+export * from "./resolve.js";
