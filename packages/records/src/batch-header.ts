@@ -192,3 +192,21 @@ export function checkBatch(
 function fail(kind: BatchProblem["kind"], message: string): { ok: false; problem: BatchProblem } {
   return { ok: false, problem: { kind, message } };
 }
+
+/**
+ * Sets the batch's timestamp type and max timestamp and rewrites its CRC (both fields are
+ * inside the CRC'd range), as Kafka's DefaultRecordBatch.setMaxTimestamp does. A broker with
+ * message.timestamp.type=LogAppendTime stamps each appended batch this way: consumers then see
+ * this time on every record of the batch. A no-op when nothing changes, so the CRC pass is skipped.
+ */
+export function setMaxTimestamp(buf: Buffer, pos: number, timestampType: "create" | "log-append", maxTimestampMs: number): void {
+  const attributes = buf.readInt16BE(pos + BatchField.attributes);
+  const logAppend = timestampType === "log-append";
+  const newAttributes = logAppend
+    ? attributes | Attributes.timestampTypeLogAppend
+    : attributes & ~Attributes.timestampTypeLogAppend;
+  if (newAttributes === attributes && maxTimestampAt(buf, pos) === maxTimestampMs) return;
+  buf.writeInt16BE(newAttributes, pos + BatchField.attributes);
+  writeSafeInt64(buf, pos + BatchField.maxTimestamp, maxTimestampMs);
+  writeBatchCrc(buf, pos);
+}

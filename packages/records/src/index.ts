@@ -1,3 +1,81 @@
-// @tributary/records: Kafka RecordBatch v2 codec, CRC-32C, varints, compression, partitioners
-// and serializers. Codecs here are pure functions: no I/O.
+// @tributary/records: Kafka's RecordBatch v2 format and what surrounds it. Pure functions and
+// small stateful partitioners, no I/O. Everything is synchronous.
+//
+// Batches
+//   encodeBatch(opts) -> Buffer          one RecordBatch v2, CRC-32C set, optionally compressed
+//   decodeBatch(buf, pos?, opts?)        checks length, magic, CRC; decompresses; decodes records
+//                                        (key/value are views into the bytes: copy to keep them);
+//                                        throws RecordsError with a `kind` on bad bytes
+//   iterateBatches(buf)                  whole batches by length field; stops at a partial tail
+//   checkBatch, readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, setMaxTimestamp, ...
+//                                        the header-only operations the broker and log engine use
+//   Log-append time: a batch whose attributes say log-append gives every record the batch's
+//   maxTimestamp on decode (Kafka semantics); the broker stamps it with setMaxTimestamp.
+//   Offsets and timestamps are safe-integer JS numbers; anything beyond is refused, not rounded.
+//
+// Compression: "none" | "gzip" | "snappy" | "lz4" | "zstd", in Kafka's framings (snappy in
+//   snappy-java's xerial framing on encode, raw snappy also accepted on decode; lz4 frame format).
+//   Decompression is bounded (DecodeBatchOptions.maxDecompressedBytes, default 256 MiB).
+//
+// Partitioners: a Partitioner is (ctx: PartitionerContext) => partition.
+//   createStickyPartitioner({ random? })  Kafka's default: murmur2 for keyed records, a sticky
+//                                         partition per topic for unkeyed ones; the producer calls
+//                                         .onNewBatch(topic, prevPartition) when it closes a batch
+//                                         (hasOnNewBatch(p) tells whether a partitioner wants that)
+//   partitioners.murmur2Default           keyed only (throws TypeError on a null key)
+//   partitioners.roundRobin()             Kafka's RoundRobinPartitioner
+//   partitioners.custom(fn)               a user function, checked to return a valid partition
+//   murmur2, toPositive, partitionForKey  Java's Utils.murmur2 exactly
+//
+// Serdes: serializers.{string,bigint,int32,json,bytes} are each { serialize, deserialize },
+//   Kafka's byte layouts (bigint = Java Long, 8 bytes big-endian); null <-> null; jsonSerde<T>()
+//   for typed JSON; SerializationError on bytes of the wrong shape.
+//
+// Varints: zig-zag varint (int32) and varlong (safe-integer int64) read/write/size, as Kafka's
+//   ByteUtils; BoundedReader for reading many fields without running past a bound.
 export * from "./batch-header.js";
+export * from "./errors.js";
+export {
+  zigzagEncode32,
+  zigzagDecode32,
+  varintSize,
+  varlongSize,
+  writeVarint,
+  writeVarlong,
+  writeUnsignedVarint,
+  readVarint,
+  readVarlong,
+  BoundedReader,
+} from "./varint.js";
+export type { RecordHeader, RecordInput, DecodedRecord } from "./record-codec.js";
+export {
+  encodeBatch,
+  decodeBatch,
+  iterateBatches,
+  NO_TIMESTAMP,
+  type EncodeBatchOptions,
+  type DecodedBatch,
+  type DecodeBatchOptions,
+  type TimestampType,
+} from "./batch-codec.js";
+export {
+  type CompressionType,
+  CompressionCodes,
+  DEFAULT_MAX_DECOMPRESSED_BYTES,
+  DEFAULT_GZIP_LEVEL,
+  DEFAULT_ZSTD_LEVEL,
+  compress,
+  decompress,
+  compressionFromAttributes,
+} from "./compression.js";
+export { murmur2, toPositive, partitionForKey } from "./murmur2.js";
+export {
+  type Partitioner,
+  type PartitionerContext,
+  type StickyPartitioner,
+  type StickyPartitionerOptions,
+  partitioners,
+  createStickyPartitioner,
+  hasOnNewBatch,
+} from "./partitioners.js";
+export { type Serializer, type Deserializer, type Serde, SerializationError, serializers, jsonSerde } from "./serdes.js";
