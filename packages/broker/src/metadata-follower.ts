@@ -1,0 +1,109 @@
+// Follows the committed metadata log through the StreamMetadata server stream of any
+// controller and applies it, in order, to this broker's MetadataImage. When a stream ends or
+// fails it reconnects (to the next voter) from the offset after the last one applied, so no
+// record is applied twice or skipped. Listeners run after each applied message.
+import type * as grpc from "@grpc/grpc-js";
+import { MetadataImage, int64ToNumber, type v1 } from "@tributary/protocol";
+import type { Logger } from "pino";
+import type { ControllerClient } from "./controller-client.js";
+
+export type MetadataListener = (image: MetadataImage) => void;
+
+export class MetadataFollower {
+  readonly image = new MetadataImage();
+  private committedOffset = -1;
+  private stream: grpc.ClientReadableStream<v1.StreamMetadataResponse__Output> | undefined;
+  private readonly listeners: MetadataListener[] = [];
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private readonly waiters: { offset: number; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly brokerId: number,
+    private readonly controllers: ControllerClient,
+    private readonly log: Logger,
+    private readonly reconnectBackoffMs = 200,
+  ) {}
+
+  onChange(listener: MetadataListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** How far the controllers have committed, as last heard (-1 before the first message). */
+  get controllerCommittedOffset(): number {
+    return this.committedOffset;
+  }
+
+  start(): void {
+    this.connect(this.controllers.activeControllerAddress);
+  }
+
+  /** Resolves once the image has applied `offset` (for callers that just wrote metadata). */
+  waitForOffset(offset: number, timeoutMs: number): Promise<boolean> {
+    if (this.image.lastAppliedOffset >= offset) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        resolve(false);
+      }, timeoutMs);
+      const waiter = { offset, resolve: () => { clearTimeout(timer); resolve(true); } };
+      this.waiters.push(waiter);
+    });
+  }
+
+  private connect(address: string): void {
+    if (this.stopped) return;
+    const client = this.controllers.clientFor(address);
+    const stream = client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1) });
+    this.stream = stream;
+    stream.on("data", (message: v1.StreamMetadataResponse__Output) => {
+      try {
+        this.applyMessage(message);
+      } catch (error) {
+        // A record we cannot apply means our image is broken: start over from a snapshot-able point.
+        this.log.error({ err: error, address }, "cannot apply metadata; reconnecting");
+        stream.cancel();
+      }
+    });
+    const retry = (reason: string) => {
+      if (this.stream !== stream || this.stopped) return;
+      this.stream = undefined;
+      this.log.debug({ address, reason }, "metadata stream ended; reconnecting");
+      this.reconnectTimer = setTimeout(() => this.connect(this.controllers.nextAddress()), this.reconnectBackoffMs);
+    };
+    stream.on("error", (error: Error) => retry(error.message));
+    stream.on("end", () => retry("end"));
+  }
+
+  private applyMessage(message: v1.StreamMetadataResponse__Output): void {
+    this.committedOffset = Math.max(this.committedOffset, int64ToNumber(message.committedOffset));
+    if (message.snapshot) {
+      this.image.loadSnapshot(message.snapshot);
+    } else if (message.batch) {
+      let offset = int64ToNumber(message.batch.baseOffset);
+      for (const record of message.batch.records) {
+        // A reconnect may replay what we already have: skip it rather than apply twice.
+        if (offset > this.image.lastAppliedOffset) this.image.apply(offset, record);
+        offset++;
+      }
+    } else {
+      return; // a heartbeat carrying only committed_offset
+    }
+    for (const listener of this.listeners) listener(this.image);
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i]!;
+      if (this.image.lastAppliedOffset >= waiter.offset) {
+        this.waiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+}
