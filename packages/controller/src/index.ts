@@ -1,2 +1,12 @@
-// @tributary/controller: The metadata state machine on Raft and the controller process.
-export {};
+// @tributary/controller: the metadata state machine on Raft and the controller process.
+export { QuorumController, type ControllerWrite, type QuorumControllerOptions } from "./quorum-controller.js";
+export {
+  type ControllerSettings,
+  DEFAULT_MAX_PARTITIONS_PER_REQUEST,
+  DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
+  DEFAULT_PRODUCER_ID_BLOCK_SIZE,
+} from "./controller-context.js";
+export { ControllerError } from "./errors.js";
+export { placeReplicas, rackAlternatedOrder, type PlacementBroker } from "./placement.js";
+export { validateTopicName, MAX_TOPIC_NAME_LENGTH } from "./topic-validation.js";
+export { applyBatch, batchCodec, encodeBatch, snapshotCodec } from "./metadata-records.js";
