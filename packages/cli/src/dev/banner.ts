@@ -1,0 +1,25 @@
+// What `tributary dev` prints once the cluster is up: where it listens and what to type next.
+export interface DevBannerInput {
+  brokerPorts: readonly number[];
+  controllerPort: number;
+  dataDir: string;
+}
+
+export function formatDevBanner({ brokerPorts, controllerPort, dataDir }: DevBannerInput): string[] {
+  const bootstrap = brokerPorts.map((port) => `localhost:${port}`).join(",");
+  const flag = brokerPorts.length === 1 && brokerPorts[0] === 9092 ? "" : ` --bootstrap-server ${bootstrap}`;
+  const rf = brokerPorts.length >= 3 ? 3 : 1;
+  return [
+    "",
+    `Tributary is running: ${brokerPorts.length === 1 ? "broker" : "brokers"} on ${bootstrap}, controller on localhost:${controllerPort}`,
+    `Data: ${dataDir}`,
+    "",
+    "In another terminal:",
+    `  pnpm tributary topics create my-topic --partitions 1 --replication-factor ${rf}${flag}`,
+    `  pnpm tributary console-producer --topic my-topic${flag}          # type lines, Ctrl-D to finish`,
+    `  pnpm tributary console-consumer --topic my-topic --from-beginning${flag}`,
+    "",
+    "Ctrl-C stops everything.",
+    "",
+  ];
+}
