@@ -110,6 +110,11 @@ export class ControllerClient {
     throw new TributaryError("NOT_CONTROLLER", `no active controller reachable among ${this.voters.map(addressOf).join(", ")}: ${(lastError as Error)?.message ?? "closed"}`);
   }
 
+  /** One call to one named controller, no redirects (reads any controller can answer). */
+  clientCall<M extends ControllerMethod>(address: string, method: M, request: ControllerMethods[M][0], timeoutMs = this.options.requestTimeoutMs): Promise<ControllerMethods[M][1]> {
+    return this.unary(address, method, request, timeoutMs) as Promise<ControllerMethods[M][1]>;
+  }
+
   private followHint(hint: v1.LeaderHint__Output | null, current: string): void {
     const endpoint = hint?.endpoint;
     if (hint && hint.nodeId >= 0 && endpoint && endpoint.port > 0) {

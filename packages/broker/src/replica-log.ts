@@ -38,6 +38,8 @@ export interface ReplicaLog {
   /** Whole batches from `fromOffset`, up to maxBytes (at least one batch when any), none at or past `maxOffset`. */
   read(fromOffset: number, maxBytes: number, maxOffset: number): ReadResult;
   truncateTo(offset: number): void;
+  /** Empties the log and starts it at `offset` (a follower behind the leader's log start). */
+  resetTo(offset: number): void;
   /** Largest epoch <= `epoch` and where it ends; {-1,-1} when we have none that old. */
   endOffsetForEpoch(epoch: number): EpochEndOffset;
   /** Records the start of a new leader epoch at our log end (on becoming leader). */

@@ -1,0 +1,232 @@
+// The follower side of replication: one fetcher per source broker, carrying every partition
+// this broker follows from it in one long-poll Fetch request at a time. Each partition sends
+// its fetch offset (our log end) and the epoch of our last batch; the leader answers with
+// batches to append as they are, its HW (ours becomes min(its HW, our log end)), or a
+// diverging epoch, on which we truncate to the end of the last shared epoch and fetch on.
+import * as grpc from "@grpc/grpc-js";
+import { errorCodeOf, int64, int64ToNumber, tributaryV1, type MetadataImage, type v1 } from "@tributary/protocol";
+import type { Logger } from "pino";
+import { addressOf } from "./controller-client.js";
+import type { Partition } from "./partition.js";
+import { truncationOffset } from "./partition-state.js";
+import type { FollowerFetchers } from "./replica-manager.js";
+
+export interface FetcherSettings {
+  brokerId: number;
+  brokerEpoch: () => number;
+  maxWaitMs: number;
+  maxBytes: number;
+  partitionMaxBytes: number;
+  requestTimeoutMs: number;
+  /** Pause after an error before a partition (or the whole fetcher) tries again. */
+  backoffMs: number;
+  maxMessageBytes: number;
+  image: MetadataImage;
+  log: Logger;
+  /** Called after a follower append, so anything waiting on our log end can look. */
+  onAppended?: (partition: Partition) => void;
+}
+
+interface Followed {
+  partition: Partition;
+  leaderEpoch: number;
+  /** No fetching for this partition before this time (after an error). */
+  pausedUntilMs: number;
+}
+
+class ReplicaFetcher {
+  readonly partitions = new Map<string, Followed>();
+  private readonly client: v1.BrokerClient;
+  private running = false;
+  private stopped = false;
+  private call: grpc.ClientUnaryCall | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly leaderId: number, readonly address: string, private readonly settings: FetcherSettings) {
+    this.client = new (tributaryV1().Broker)(address, grpc.credentials.createInsecure(), {
+      "grpc.max_receive_message_length": settings.maxMessageBytes,
+      "grpc.max_send_message_length": settings.maxMessageBytes,
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1000,
+    });
+  }
+
+  add(partition: Partition): void {
+    this.partitions.set(partition.key, { partition, leaderEpoch: partition.leaderEpoch, pausedUntilMs: 0 });
+    if (!this.running) void this.run();
+  }
+
+  remove(key: string): void {
+    this.partitions.delete(key);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.call?.cancel();
+    this.client.close();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.stopped && this.partitions.size > 0) {
+        const nowMs = Date.now();
+        const ready = [...this.partitions.values()].filter((f) => f.pausedUntilMs <= nowMs);
+        if (ready.length === 0) {
+          await this.sleep(Math.max(1, Math.min(...[...this.partitions.values()].map((f) => f.pausedUntilMs)) - nowMs));
+          continue;
+        }
+        const ok = await this.fetchOnce(ready);
+        if (!ok) await this.sleep(this.settings.backoffMs);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => { this.wakeTimer = setTimeout(resolve, ms); });
+  }
+
+  private async fetchOnce(ready: Followed[]): Promise<boolean> {
+    const byTopic = new Map<string, v1.FetchPartition[]>();
+    for (const followed of ready) {
+      const { partition } = followed;
+      let list = byTopic.get(partition.topic);
+      if (!list) byTopic.set(partition.topic, (list = []));
+      list.push({
+        partition: partition.partition,
+        fetchOffset: int64(partition.log.logEndOffset),
+        partitionMaxBytes: this.settings.partitionMaxBytes,
+        currentLeaderEpoch: followed.leaderEpoch,
+        lastFetchedEpoch: partition.log.latestEpoch(),
+        logStartOffset: int64(partition.log.logStartOffset),
+      });
+    }
+    const request: v1.FetchRequest = {
+      replicaId: this.settings.brokerId,
+      replicaEpoch: int64(this.settings.brokerEpoch()),
+      maxWaitMs: this.settings.maxWaitMs,
+      minBytes: 1,
+      maxBytes: this.settings.maxBytes,
+      topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+    };
+    let response: v1.FetchResponse__Output;
+    try {
+      response = await new Promise<v1.FetchResponse__Output>((resolve, reject) => {
+        this.call = this.client.Fetch(request, { deadline: Date.now() + this.settings.maxWaitMs + this.settings.requestTimeoutMs }, (error, value) => (error ? reject(error) : resolve(value!)));
+      });
+    } catch (error) {
+      if (!this.stopped) this.settings.log.debug({ leader: this.leaderId, err: error }, "follower fetch failed");
+      return false;
+    } finally {
+      this.call = undefined;
+    }
+    const requestError = errorCodeOf(response.error);
+    if (requestError !== "NONE") {
+      this.settings.log.debug({ leader: this.leaderId, code: requestError, message: response.error?.message }, "follower fetch refused");
+      return false;
+    }
+    const sent = new Map(ready.map((f) => [f.partition.key, f]));
+    for (const topic of response.topics) {
+      for (const p of topic.partitions) {
+        const key = `${topic.topic}-${p.partition}`;
+        const followed = sent.get(key);
+        // Leadership may have moved while the request was out: then this answer is stale.
+        if (!followed || this.partitions.get(key) !== followed || followed.partition.leaderEpoch !== followed.leaderEpoch) continue;
+        this.handlePartition(followed, p);
+      }
+    }
+    return true;
+  }
+
+  private handlePartition(followed: Followed, p: v1.FetchPartitionResponse__Output): void {
+    const { partition } = followed;
+    const log = partition.log;
+    const code = errorCodeOf(p.error);
+    const context = { topic: partition.topic, partition: partition.partition, leader: this.leaderId, leaderEpoch: followed.leaderEpoch };
+    try {
+      if (code === "NONE") {
+        const diverging = p.divergingEpoch;
+        if (diverging) {
+          const target = truncationOffset(
+            { epoch: diverging.epoch, endOffset: int64ToNumber(diverging.endOffset) },
+            (epoch) => log.endOffsetForEpoch(epoch),
+            log.logEndOffset,
+            partition.highWatermark,
+          );
+          this.settings.log.info({ ...context, logEndOffset: log.logEndOffset, divergingEpoch: diverging.epoch, divergingEndOffset: diverging.endOffset, truncateTo: target }, "log diverges from the leader; truncating");
+          log.truncateTo(target);
+          partition.updateFollowerHighWatermark(int64ToNumber(p.highWatermark));
+          return;
+        }
+        if (p.records.length > 0) {
+          log.appendAsFollower(p.records);
+          this.settings.onAppended?.(partition);
+        }
+        partition.updateFollowerHighWatermark(int64ToNumber(p.highWatermark));
+        return;
+      }
+      if (code === "OFFSET_OUT_OF_RANGE") {
+        const leaderEnd = int64ToNumber(p.logEndOffset);
+        const leaderStart = int64ToNumber(p.logStartOffset);
+        if (log.logEndOffset > leaderEnd && leaderEnd >= 0) {
+          this.settings.log.warn({ ...context, logEndOffset: log.logEndOffset, leaderEnd }, "ahead of the leader; truncating to its log end");
+          log.truncateTo(Math.max(leaderEnd, 0));
+        } else if (log.logEndOffset < leaderStart) {
+          this.settings.log.warn({ ...context, logEndOffset: log.logEndOffset, leaderStart }, "behind the leader's log start; starting over there");
+          log.resetTo(leaderStart);
+        }
+        return;
+      }
+      // Epoch or leadership mismatch: the metadata image will say who leads; pause meanwhile.
+      this.settings.log.debug({ ...context, code, message: p.error?.message }, "follower fetch partition error");
+      followed.pausedUntilMs = Date.now() + this.settings.backoffMs;
+    } catch (error) {
+      this.settings.log.warn({ ...context, err: error }, "follower append failed; refetching");
+      followed.pausedUntilMs = Date.now() + this.settings.backoffMs;
+    }
+  }
+}
+
+/** The FollowerFetchers the replica manager drives: one ReplicaFetcher per leader broker. */
+export class FetcherManager implements FollowerFetchers {
+  private readonly fetchers = new Map<string, ReplicaFetcher>();
+  private readonly owner = new Map<string, ReplicaFetcher>();
+
+  constructor(private readonly settings: FetcherSettings) {}
+
+  follow(partition: Partition, leaderId: number): void {
+    this.unfollow(partition.key);
+    const broker = this.settings.image.brokers.get(leaderId);
+    const listener = broker?.listeners[0];
+    if (!listener) {
+      this.settings.log.warn({ topic: partition.topic, partition: partition.partition, leaderId }, "leader has no endpoint; not fetching");
+      return;
+    }
+    const address = addressOf({ host: listener.host, port: listener.port });
+    const id = `${leaderId}@${address}`;
+    let fetcher = this.fetchers.get(id);
+    if (!fetcher) this.fetchers.set(id, (fetcher = new ReplicaFetcher(leaderId, address, this.settings)));
+    fetcher.add(partition);
+    this.owner.set(partition.key, fetcher);
+  }
+
+  unfollow(key: string): void {
+    const fetcher = this.owner.get(key);
+    if (!fetcher) return;
+    this.owner.delete(key);
+    fetcher.remove(key);
+    if (fetcher.partitions.size === 0) {
+      fetcher.stop();
+      for (const [id, f] of this.fetchers) if (f === fetcher) this.fetchers.delete(id);
+    }
+  }
+
+  stop(): void {
+    for (const fetcher of this.fetchers.values()) fetcher.stop();
+    this.fetchers.clear();
+    this.owner.clear();
+  }
+}
