@@ -1,0 +1,64 @@
+// The coordinator's limits and timeouts, with defaults, and how they come from server config.
+import type { ServerConfigValues } from "@tributary/protocol";
+import type { GroupSettings } from "./group.js";
+
+export interface CoordinatorSettings extends GroupSettings {
+  /** Groups one coordinator holds at most (across all the offsets partitions it leads). */
+  maxGroups: number;
+  /** Kafka's offset.metadata.max.bytes: a longer commit metadata string gets OFFSET_METADATA_TOO_LARGE. */
+  maxMetadataBytes: number;
+  /** Partitions one OffsetCommit may carry. */
+  maxCommitPartitions: number;
+  /** Records waiting per offsets partition before writes are refused with RESOURCE_EXHAUSTED. */
+  maxQueuedRecords: number;
+  /** Bytes of keys and values per appended batch. */
+  maxBatchBytes: number;
+  /** Bytes asked for per read while loading a partition. */
+  loadReadBytes: number;
+  /** Wait between reads while the high watermark catches up with the log end during a load. */
+  loadRetryMs: number;
+  /** How often session and revocation deadlines are checked. */
+  tickIntervalMs: number;
+}
+
+export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
+  defaultSessionTimeoutMs: 45_000,
+  minSessionTimeoutMs: 1_000,
+  maxSessionTimeoutMs: 1_800_000,
+  heartbeatIntervalMs: 3_000,
+  // Kafka's max.poll.interval.ms default, for members that do not send theirs.
+  defaultRebalanceTimeoutMs: 300_000,
+  assignors: ["uniform", "range"],
+  maxMembers: 1_000,
+  maxSubscribedTopics: 1_000,
+  maxIdBytes: 255,
+  maxGroups: 10_000,
+  maxMetadataBytes: 4_096,
+  maxCommitPartitions: 10_000,
+  maxQueuedRecords: 100_000,
+  maxBatchBytes: 1_000_000,
+  loadReadBytes: 4 * 1024 * 1024,
+  loadRetryMs: 50,
+  tickIntervalMs: 200,
+};
+
+type GroupConfigKeys =
+  | "group.consumer.session.timeout.ms"
+  | "group.consumer.min.session.timeout.ms"
+  | "group.consumer.max.session.timeout.ms"
+  | "group.consumer.heartbeat.interval.ms"
+  | "group.consumer.assignors";
+
+/** Settings from the broker's resolved config; anything not configurable keeps its default. */
+export function coordinatorSettingsFromConfig(config: Pick<ServerConfigValues, GroupConfigKeys>, overrides: Partial<CoordinatorSettings> = {}): CoordinatorSettings {
+  const assignors = config["group.consumer.assignors"];
+  return {
+    ...DEFAULT_COORDINATOR_SETTINGS,
+    defaultSessionTimeoutMs: config["group.consumer.session.timeout.ms"],
+    minSessionTimeoutMs: config["group.consumer.min.session.timeout.ms"],
+    maxSessionTimeoutMs: config["group.consumer.max.session.timeout.ms"],
+    heartbeatIntervalMs: config["group.consumer.heartbeat.interval.ms"],
+    assignors: assignors.length > 0 ? assignors : DEFAULT_COORDINATOR_SETTINGS.assignors,
+    ...overrides,
+  };
+}
