@@ -6,6 +6,7 @@ import { clusterCommands } from "./commands/cluster-command.js";
 import { consoleConsumerCommand } from "./commands/console-consumer.js";
 import { consoleProducerCommand } from "./commands/console-producer.js";
 import { devCommand } from "./commands/dev-command.js";
+import { healthCommand } from "./commands/health-command.js";
 import { groupsCommands } from "./commands/groups-command.js";
 import { perfCommands } from "./commands/perf-command.js";
 import { serverCommands } from "./commands/server-command.js";
@@ -81,7 +82,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
     });
 
   for (const add of [devCommand, serverCommands, topicsCommands, consoleProducerCommand, consoleConsumerCommand,
-    groupsCommands, clusterCommands, perfCommands]) {
+    groupsCommands, clusterCommands, perfCommands, healthCommand]) {
     parser = add(parser, run);
   }
 
