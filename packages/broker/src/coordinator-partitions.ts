@@ -10,18 +10,43 @@ import { handleProduce } from "./produce-handler.js";
 
 export const OFFSETS_TOPIC = "__consumer_offsets";
 
+// The shape agreed with the group coordinator (src/groups/types.ts holds the same contract):
+// their version adds the log end to reads, the leader epoch to leaderOf, and an unsubscribe.
+export interface PartitionLeader {
+  nodeId: number;
+  host: string;
+  port: number;
+  leaderEpoch: number;
+}
+
+export interface CommittedRead {
+  /** Zero or more whole RecordBatch v2 batches, back to back, all below `highWatermark`. */
+  records: Buffer;
+  highWatermark: number;
+  /** The leader's log end offset when read (>= highWatermark). */
+  logEndOffset: number;
+}
+
+export interface LeadershipChange {
+  /** A partition of __consumer_offsets. */
+  partition: number;
+  isLeader: boolean;
+  leaderEpoch: number;
+}
+
 export interface CoordinatorPartitionAccess {
   /** Append one batch to __consumer_offsets-<partition> with acks=all; resolves once committed (HW passed it). Rejects with TributaryError. */
   appendCommitted(partition: number, batch: Buffer): Promise<{ baseOffset: number }>;
   /** Whole batches from `fromOffset` below the HW (for loading offsets on becoming coordinator). */
-  readCommitted(partition: number, fromOffset: number, maxBytes: number): Promise<{ records: Buffer; highWatermark: number }>;
-  onLeadershipChange(listener: (partition: number, isLeader: boolean, leaderEpoch: number) => void): void;
+  readCommitted(partition: number, fromOffset: number, maxBytes: number): Promise<CommittedRead>;
+  /** Called when this broker becomes or stops being leader of an offsets partition. Returns an unsubscribe function. */
+  onLeadershipChange(listener: (change: LeadershipChange) => void): () => void;
   /** Broker id and endpoint of the current leader of __consumer_offsets-<partition>, for FindCoordinator and NOT_COORDINATOR hints. */
-  leaderOf(partition: number): { nodeId: number; host: string; port: number } | undefined;
-  /** Creates __consumer_offsets (offsets.topic.num.partitions, RF min(offsets.topic.replication.factor, live brokers), cleanup.policy=compact) if missing. */
+  leaderOf(partition: number): PartitionLeader | undefined;
+  /** Creates __consumer_offsets (offsets.topic.num.partitions, RF min(offsets.topic.replication.factor, live brokers), cleanup.policy=compact) if missing; resolves when its partitions have leaders. */
   ensureOffsetsTopic(): Promise<void>;
   partitionCount(): number;
-  /** High watermark / log end / log start of any partition this broker leads, for lag in DescribeGroups. */
+  /** High watermark / log start of any partition this broker leads, for lag in DescribeGroups. */
   offsetsOf(topic: string, partition: number): { logStartOffset: number; highWatermark: number } | undefined;
 }
 
@@ -48,35 +73,45 @@ export class BrokerCoordinatorPartitions implements CoordinatorPartitionAccess {
     return { baseOffset: Number(result.baseOffset) };
   }
 
-  async readCommitted(partition: number, fromOffset: number, maxBytes: number): Promise<{ records: Buffer; highWatermark: number }> {
+  async readCommitted(partition: number, fromOffset: number, maxBytes: number): Promise<CommittedRead> {
     const p = this.ctx.replicas.partition(OFFSETS_TOPIC, partition);
     if (!p?.isLeader) throw new TributaryError("NOT_COORDINATOR", `broker ${this.ctx.brokerId} does not lead ${OFFSETS_TOPIC}-${partition}`);
     const highWatermark = p.highWatermark;
-    if (fromOffset >= highWatermark) return { records: Buffer.alloc(0), highWatermark };
+    const logEndOffset = p.log.logEndOffset;
+    if (fromOffset >= highWatermark) return { records: Buffer.alloc(0), highWatermark, logEndOffset };
     const start = Math.max(fromOffset, p.log.logStartOffset);
-    return { records: p.log.read(start, maxBytes, highWatermark).records, highWatermark };
+    return { records: p.log.read(start, Math.max(1, maxBytes), highWatermark).records, highWatermark, logEndOffset };
   }
 
-  onLeadershipChange(listener: (partition: number, isLeader: boolean, leaderEpoch: number) => void): void {
-    this.ctx.replicas.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
-      if (topic === OFFSETS_TOPIC) listener(partition, isLeader, leaderEpoch);
+  onLeadershipChange(listener: (change: LeadershipChange) => void): () => void {
+    return this.ctx.replicas.onLeadershipChange((topic, partition, isLeader, leaderEpoch) => {
+      if (topic === OFFSETS_TOPIC) listener({ partition, isLeader, leaderEpoch });
     });
   }
 
-  leaderOf(partition: number): { nodeId: number; host: string; port: number } | undefined {
+  leaderOf(partition: number): PartitionLeader | undefined {
     const p = this.ctx.image.partition(OFFSETS_TOPIC, partition);
     if (!p || p.leader < 0) return undefined;
     const listener = this.ctx.image.brokers.get(p.leader)?.listeners[0];
-    return listener ? { nodeId: p.leader, host: listener.host, port: listener.port } : undefined;
+    return listener ? { nodeId: p.leader, host: listener.host, port: listener.port, leaderEpoch: p.leaderEpoch } : undefined;
   }
 
   ensureOffsetsTopic(): Promise<void> {
-    if (this.ctx.image.topicsByName.has(OFFSETS_TOPIC)) return Promise.resolve();
+    if (this.ctx.image.topicsByName.has(OFFSETS_TOPIC) && this.allOffsetsPartitionsLed()) return Promise.resolve();
     this.creating ??= this.create().finally(() => { this.creating = undefined; });
     return this.creating;
   }
 
   private async create(): Promise<void> {
+    if (!this.ctx.image.topicsByName.has(OFFSETS_TOPIC)) await this.createTopic();
+    const deadline = Date.now() + APPEND_TIMEOUT_MS;
+    while (!this.allOffsetsPartitionsLed() && Date.now() < deadline) {
+      await this.metadata.waitForOffset(this.ctx.image.lastAppliedOffset + 1, Math.max(1, deadline - Date.now()));
+    }
+    if (!this.allOffsetsPartitionsLed()) throw new TributaryError("COORDINATOR_NOT_AVAILABLE", "the offsets topic's partitions have no leaders yet; retry");
+  }
+
+  private async createTopic(): Promise<void> {
     const live = this.ctx.image.liveBrokers().length;
     const replicationFactor = Math.max(1, Math.min(this.ctx.config["offsets.topic.replication.factor"], live));
     const request: v1.CreateTopicsRequest = {
@@ -95,6 +130,11 @@ export class BrokerCoordinatorPartitions implements CoordinatorPartitionAccess {
       await this.metadata.waitForOffset(this.ctx.image.lastAppliedOffset + 1, Math.max(1, deadline - Date.now()));
     }
     if (!this.ctx.image.topicsByName.has(OFFSETS_TOPIC)) throw new TributaryError("COORDINATOR_NOT_AVAILABLE", "the offsets topic was created but has not reached this broker yet; retry");
+  }
+
+  private allOffsetsPartitionsLed(): boolean {
+    const topic = this.ctx.image.topicsByName.get(OFFSETS_TOPIC);
+    return topic !== undefined && [...topic.partitions.values()].every((p) => p.leader >= 0);
   }
 
   partitionCount(): number {

@@ -63,8 +63,13 @@ export class ReplicaManager {
     return this.partitions.values();
   }
 
-  onLeadershipChange(listener: LeadershipListener): void {
+  /** Returns an unsubscribe function. */
+  onLeadershipChange(listener: LeadershipListener): () => void {
     this.leadershipListeners.push(listener);
+    return () => {
+      const index = this.leadershipListeners.indexOf(listener);
+      if (index >= 0) this.leadershipListeners.splice(index, 1);
+    };
   }
 
   /**

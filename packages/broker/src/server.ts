@@ -1,0 +1,114 @@
+// The broker's gRPC server: the Broker, Admin and Groups services, gRPC health checking and
+// server reflection (so stock tools such as grpcurl and grpc_health_probe work without the
+// .proto files), and the request bounds: a cap on concurrent requests (RESOURCE_EXHAUSTED), the
+// largest message (socket.request.max.bytes), and a catch-all that turns a handler's bug into
+// an INTERNAL status instead of a crashed process.
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { packageDefinition, tributaryV1, type v1 } from "@tributary/protocol";
+import { HealthImplementation } from "grpc-health-check";
+import type { Logger } from "pino";
+import type { AdminService } from "./admin-service.js";
+import type { BrokerContext } from "./broker-context.js";
+import { handleFetch } from "./fetch-handler.js";
+import { handleMetadata } from "./metadata-handler.js";
+import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
+import { handleProduce } from "./produce-handler.js";
+import type { ProducerIdManager } from "./producer-ids.js";
+
+export interface BrokerServices {
+  ctx: BrokerContext;
+  admin: AdminService;
+  producerIds: ProducerIdManager;
+  groups?: v1.GroupsHandlers;
+}
+
+export class BrokerServer {
+  readonly server: grpc.Server;
+  readonly health = new HealthImplementation({ "": "NOT_SERVING", "tributary.v1.Broker": "NOT_SERVING" });
+  private inFlight = 0;
+
+  constructor(private readonly services: BrokerServices, private readonly log: Logger, maxMessageBytes: number) {
+    this.server = new grpc.Server({
+      "grpc.max_receive_message_length": maxMessageBytes,
+      "grpc.max_send_message_length": -1,
+      "grpc.max_concurrent_streams": services.ctx.limits.maxConcurrentRequests,
+    });
+    const { ctx, admin, producerIds } = services;
+    const v1Services = tributaryV1();
+    this.server.addService(v1Services.Broker.service, {
+      Produce: this.unary("Produce", (r: v1.ProduceRequest__Output) => handleProduce(ctx, r)),
+      Fetch: this.unary("Fetch", (r: v1.FetchRequest__Output) => handleFetch(ctx, r)),
+      ListOffsets: this.unary("ListOffsets", (r: v1.ListOffsetsRequest__Output) => handleListOffsets(ctx, r)),
+      Metadata: this.unary("Metadata", (r: v1.MetadataRequest__Output) => handleMetadata(ctx, r)),
+      OffsetForLeaderEpoch: this.unary("OffsetForLeaderEpoch", (r: v1.OffsetForLeaderEpochRequest__Output) => handleOffsetForLeaderEpoch(ctx, r)),
+      InitProducerId: this.unary("InitProducerId", (r: v1.InitProducerIdRequest__Output) => producerIds.handle(r)),
+    } satisfies v1.BrokerHandlers);
+    this.server.addService(v1Services.Admin.service, {
+      CreateTopics: this.unary("CreateTopics", (r: v1.CreateTopicsRequest__Output) => admin.createTopics(r)),
+      DeleteTopics: this.unary("DeleteTopics", (r: v1.DeleteTopicsRequest__Output) => admin.deleteTopics(r)),
+      CreatePartitions: this.unary("CreatePartitions", (r: v1.CreatePartitionsRequest__Output) => admin.createPartitions(r)),
+      DescribeConfigs: this.unary("DescribeConfigs", (r: v1.DescribeConfigsRequest__Output) => admin.describeConfigs(r)),
+      AlterConfigs: this.unary("AlterConfigs", (r: v1.AlterConfigsRequest__Output) => admin.alterConfigs(r)),
+      DescribeCluster: this.unary("DescribeCluster", () => admin.describeCluster()),
+      ElectLeaders: this.unary("ElectLeaders", (r: v1.ElectLeadersRequest__Output) => admin.electLeaders(r)),
+    } satisfies v1.AdminHandlers);
+    if (services.groups) this.server.addService(v1Services.Groups.service, services.groups);
+    this.health.addToServer(this.server);
+    new ReflectionService(packageDefinition()).addToServer(this.server);
+  }
+
+  private unary<Req, Res>(method: string, run: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
+    const limit = this.services.ctx.limits.maxConcurrentRequests;
+    return (call, callback) => {
+      if (this.inFlight >= limit) {
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `RESOURCE_EXHAUSTED: ${limit} requests are in progress on this broker; back off and retry` });
+        return;
+      }
+      this.inFlight++;
+      let result: Promise<Res>;
+      try {
+        result = Promise.resolve(run(call.request));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(
+        (response) => {
+          this.inFlight--;
+          callback(null, response);
+        },
+        (error: unknown) => {
+          this.inFlight--;
+          this.log.error({ err: error, method }, "request failed unexpectedly");
+          callback({ code: grpc.status.INTERNAL, details: `UNKNOWN_SERVER_ERROR: ${error instanceof Error ? error.message : String(error)}` });
+        },
+      );
+    };
+  }
+
+  bind(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+    });
+  }
+
+  setServing(serving: boolean): void {
+    const status = serving ? "SERVING" : "NOT_SERVING";
+    this.health.setStatus("", status);
+    this.health.setStatus("tributary.v1.Broker", status);
+  }
+
+  /** Stops taking calls; gives those in progress `graceMs` to finish, then cuts them. */
+  shutdown(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
