@@ -10,3 +10,14 @@ export { ControllerError } from "./errors.js";
 export { placeReplicas, rackAlternatedOrder, type PlacementBroker } from "./placement.js";
 export { validateTopicName, MAX_TOPIC_NAME_LENGTH } from "./topic-validation.js";
 export { applyBatch, batchCodec, encodeBatch, snapshotCodec } from "./metadata-records.js";
+export { startController, runController, type RunningController, type StartControllerOptions } from "./process.js";
+export {
+  resolveControllerConfig,
+  clusterIdFromVoters,
+  DEFAULT_CONTROLLER_PORT,
+  type ControllerConfig,
+  type ControllerConfigSources,
+} from "./controller-config.js";
+export { MetadataLog, type CommittedBatch } from "./metadata-log.js";
+export { MetadataStream } from "./metadata-stream.js";
+export { ensureMetaProperties, META_PROPERTIES } from "./meta-properties.js";

@@ -1,0 +1,205 @@
+// One controller of the quorum at run time: the Raft driver, the committed metadata log, and,
+// while this node leads, the active QuorumController. It turns a request into a proposal and
+// answers once the proposal has committed; on a node that is not the active controller it
+// answers NOT_CONTROLLER with the leader it knows. Time comes from an injected clock.
+import { type v1 } from "@tributary/protocol";
+import { type Entry, type RaftDriver, RaftError, type SoftState } from "@tributary/raft";
+import type { Logger } from "pino";
+import type { ControllerSettings } from "./controller-context.js";
+import { type WireError, wireError } from "./errors.js";
+import { encodeBatch } from "./metadata-records.js";
+import type { MetadataLog } from "./metadata-log.js";
+import { type ControllerWrite, QuorumController } from "./quorum-controller.js";
+
+export interface Voter {
+  id: number;
+  host: string;
+  port: number;
+}
+
+export type WriteOutcome<R> = { ok: true; response: R } | { ok: false; error: WireError; controller: v1.LeaderHint };
+
+export interface ControllerNodeOptions {
+  settings: ControllerSettings;
+  voters: readonly Voter[];
+  metadataLog: MetadataLog;
+  log: Logger;
+  nowMs: () => number;
+  newTopicId: () => string;
+  /** How often sessions are checked and preferred leaders balanced. */
+  tickIntervalMs: number;
+  /** How long a write waits for a new leader to become active, and then to commit. */
+  writeTimeoutMs: number;
+}
+
+interface ActiveState {
+  controller: QuorumController;
+  inflight: number;
+  valid: boolean;
+}
+
+export class ControllerNode {
+  private driver: RaftDriver | null = null;
+  private active: ActiveState | null = null;
+  private lastNoopTerm = -1;
+  private activationWaiters: (() => void)[] = [];
+  private tickTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: ControllerNodeOptions) {}
+
+  /** Wire the driver in once it has started (it needs this node's callbacks first). */
+  attach(driver: RaftDriver): void {
+    this.driver = driver;
+    this.tickTimer = setInterval(() => this.tick(), this.options.tickIntervalMs);
+    this.tickTimer.unref();
+    const status = driver.status();
+    if (status.role === "leader" && this.lastNoopTerm === status.term) this.scheduleActivation(status.term);
+  }
+
+  /** RaftDriver's onSoftState. */
+  onSoftState(state: SoftState): void {
+    this.options.log.info({ raftRole: state.role, term: state.term, leaderId: state.leaderId }, "raft state");
+    if (state.role !== "leader") this.deactivate();
+    else if (this.lastNoopTerm === state.term) this.scheduleActivation(state.term);
+  }
+
+  /** MetadataLog's onApplied: the leader's own noop applied means every earlier entry is applied too. */
+  onApplied(entry: Entry): void {
+    if (entry.kind !== "noop") return;
+    this.lastNoopTerm = entry.term;
+    const status = this.driver?.status();
+    if (status && status.role === "leader" && status.term === entry.term) this.scheduleActivation(entry.term);
+  }
+
+  private scheduleActivation(term: number): void {
+    // Outside the Raft loop: activation proposes, which must not re-enter the driver mid-Ready.
+    queueMicrotask(() => {
+      const status = this.driver?.status();
+      if (this.stopped || !status || status.role !== "leader" || status.term !== term) return;
+      if (this.active?.valid && this.active.controller.term === term) return;
+      this.activate(term);
+    });
+  }
+
+  private activate(term: number): void {
+    const controller = new QuorumController({
+      committedImage: this.options.metadataLog.image,
+      settings: this.options.settings,
+      term,
+      nowMs: this.options.nowMs(),
+      newTopicId: this.options.newTopicId,
+    });
+    this.active = { controller, inflight: 0, valid: true };
+    this.options.log.info({ term, committedOffset: this.options.metadataLog.committedOffset }, "active controller");
+    void this.commit(this.active, controller.activate(this.options.nowMs()));
+    for (const wake of this.activationWaiters.splice(0)) wake();
+  }
+
+  private deactivate(): void {
+    if (!this.active) return;
+    this.active.valid = false;
+    this.active = null;
+    this.options.log.info("no longer the active controller");
+  }
+
+  /** Proposes a write's records and resolves once they (and everything before) have committed. */
+  private async commit<R>(state: ActiveState, write: ControllerWrite<R>): Promise<R> {
+    const driver = this.driver!;
+    state.inflight++;
+    try {
+      if (write.records.length > 0) await driver.propose(encodeBatch(write.baseOffset, write.records));
+      await this.options.metadataLog.waitForOffset(write.waitForOffset);
+      return write.response;
+    } catch (error) {
+      // The working image holds records that will not commit: rebuild it from the committed one.
+      if (state.valid) {
+        state.valid = false;
+        if (this.active === state) this.active = null;
+        this.options.log.warn({ err: error }, "a metadata proposal failed; rebuilding the active controller's state");
+      }
+      throw error;
+    } finally {
+      state.inflight--;
+      if (!state.valid && state.inflight === 0) this.rebuildIfLeader();
+    }
+  }
+
+  private rebuildIfLeader(): void {
+    const status = this.driver?.status();
+    if (this.stopped || this.active || !status || status.role !== "leader") return;
+    if (this.lastNoopTerm === status.term) this.activate(status.term);
+  }
+
+  /** Who to ask instead: the leader Raft knows of (-1 when none), with its address and term. */
+  leaderHint(): v1.LeaderHint {
+    const status = this.driver?.status();
+    const leaderId = status?.leaderId ?? -1;
+    const voter = this.options.voters.find((v) => v.id === leaderId);
+    return { nodeId: leaderId, endpoint: voter ? { host: voter.host, port: voter.port, listenerName: "CONTROLLER" } : null, leaderEpoch: status?.term ?? -1 };
+  }
+
+  private notController(why: string): WriteOutcome<never> {
+    const hint = this.leaderHint();
+    const leader = hint.nodeId === -1 ? "no leader is known yet" : `the active controller is ${hint.nodeId}`;
+    return { ok: false, error: wireError("NOT_CONTROLLER", `controller ${this.options.settings.nodeId} ${why}; ${leader}`), controller: hint };
+  }
+
+  private async waitForActivation(deadlineMs: number): Promise<ActiveState | null> {
+    while (!this.stopped) {
+      if (this.active?.valid) return this.active;
+      const status = this.driver?.status();
+      if (!status || status.role !== "leader") return null;
+      const remaining = deadlineMs - this.options.nowMs();
+      if (remaining <= 0) return null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(remaining, 50));
+        this.activationWaiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return null;
+  }
+
+  /** Runs `operation` on the active controller and answers once its records commit. */
+  async write<R>(operation: (controller: QuorumController, nowMs: number) => ControllerWrite<R>, timeoutMs?: number): Promise<WriteOutcome<R>> {
+    const waitMs = timeoutMs && timeoutMs > 0 ? timeoutMs : this.options.writeTimeoutMs;
+    const deadlineMs = this.options.nowMs() + waitMs;
+    const state = this.active?.valid ? this.active : await this.waitForActivation(deadlineMs);
+    if (!state) return this.notController("is not the active controller");
+    const write = operation(state.controller, this.options.nowMs());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), Math.max(1, deadlineMs - this.options.nowMs())); });
+    try {
+      const result = await Promise.race([this.commit(state, write), timeout]);
+      if (result === "timeout") {
+        return { ok: false, error: wireError("REQUEST_TIMED_OUT", `the metadata write did not commit within ${waitMs} ms`), controller: this.leaderHint() };
+      }
+      return { ok: true, response: result };
+    } catch (error) {
+      if (error instanceof RaftError && (error.code === "NOT_LEADER" || error.code === "PROPOSAL_DROPPED" || error.code === "STOPPED")) {
+        return this.notController("lost leadership before the write committed");
+      }
+      return { ok: false, error: wireError("UNKNOWN_SERVER_ERROR", `the metadata write failed: ${String(error)}`), controller: this.leaderHint() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private tick(): void {
+    const state = this.active;
+    if (!state?.valid || this.stopped) return;
+    const write = state.controller.tick(this.options.nowMs());
+    if (write.response.fencedBrokerIds.length > 0) this.options.log.info({ brokerIds: write.response.fencedBrokerIds }, "broker sessions expired; fenced");
+    if (write.records.length > 0) this.commit(state, write).catch(() => undefined);
+  }
+
+  isActive(): boolean {
+    return this.active?.valid === true;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.deactivate();
+  }
+}
