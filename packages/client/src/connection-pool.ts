@@ -1,0 +1,65 @@
+// One gRPC channel (one HTTP/2 connection) per broker address, shared by the Broker, Groups and
+// Admin service stubs on it. Channels are made on first use and kept until close(); grpc-js
+// reconnects a channel by itself after a broker restarts.
+import * as grpc from "@grpc/grpc-js";
+import { type v1, tributaryV1 } from "@tributary/protocol";
+
+export interface BrokerStubs {
+  address: string;
+  broker: v1.BrokerClient;
+  groups: v1.GroupsClient;
+  admin: v1.AdminClient;
+}
+
+export interface ConnectionPoolOptions {
+  /** Sent to brokers as the user agent, so their logs name the application. */
+  clientId: string;
+  /** Largest message this client sends or accepts. */
+  maxMessageBytes: number;
+}
+
+export class ConnectionPool {
+  private readonly stubsByAddress = new Map<string, BrokerStubs>();
+  private closed = false;
+
+  constructor(private readonly options: ConnectionPoolOptions) {}
+
+  /** The stubs for `address` ("host:port"), sharing one channel. */
+  get(address: string): BrokerStubs {
+    if (this.closed) throw new Error("connection pool is closed");
+    const existing = this.stubsByAddress.get(address);
+    if (existing !== undefined) return existing;
+    const v1ns = tributaryV1();
+    const channelOptions: grpc.ChannelOptions = {
+      "grpc.max_send_message_length": this.options.maxMessageBytes,
+      "grpc.max_receive_message_length": this.options.maxMessageBytes,
+      "grpc.primary_user_agent": `tributary-client/${this.options.clientId}`,
+      // Fail calls fast while a broker is down instead of queueing them until their deadline.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 1_000,
+      "grpc.keepalive_time_ms": 10_000,
+      "grpc.keepalive_timeout_ms": 5_000,
+    };
+    const credentials = grpc.credentials.createInsecure();
+    const broker = new v1ns.Broker(address, credentials, channelOptions);
+    const shared = { ...channelOptions, channelOverride: broker.getChannel() };
+    const stubs: BrokerStubs = {
+      address,
+      broker,
+      groups: new v1ns.Groups(address, credentials, shared),
+      admin: new v1ns.Admin(address, credentials, shared),
+    };
+    this.stubsByAddress.set(address, stubs);
+    return stubs;
+  }
+
+  addresses(): string[] {
+    return [...this.stubsByAddress.keys()];
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stubs of this.stubsByAddress.values()) stubs.broker.close();
+    this.stubsByAddress.clear();
+  }
+}

@@ -1,0 +1,161 @@
+// Fetched-but-not-yet-returned data, per partition, bounded in bytes, drained fairly.
+//
+// A chunk is the records bytes of one partition from one Fetch answer, kept raw and decoded a
+// batch at a time as poll() takes records, so memory is the fetched bytes (counted until the
+// chunk is used up) plus one decoded batch per partition. drain() goes round the partitions
+// with data in turn, starting one further each call, taking at most a fair share from each,
+// so a partition with a deep backlog never starves the others. Within a partition, records
+// come out in offset order, skipping any below the partition's position (a batch may begin
+// before the offset that was asked for). Pure: no I/O, no clock.
+import { type DecodedRecord, baseOffsetAt, decodeBatch, iterateBatches, lastOffsetDeltaAt } from "@tributary/records";
+
+export interface BufferedRecord {
+  key: string;
+  record: DecodedRecord;
+}
+
+interface Chunk {
+  bytes: Buffer;
+  /** Byte positions of the whole batches in `bytes`. */
+  batches: Array<{ pos: number; sizeBytes: number }>;
+  nextBatch: number;
+  decoded: DecodedRecord[];
+  nextRecord: number;
+}
+
+interface PartitionChunks {
+  key: string;
+  chunks: Chunk[];
+  bytes: number;
+}
+
+export interface TakenRecords {
+  key: string;
+  records: DecodedRecord[];
+  /** The offset after the last record taken, or after the batch that ended (gaps from compaction). */
+  nextPosition: number;
+}
+
+export class FetchBuffer {
+  private readonly partitions = new Map<string, PartitionChunks>();
+  private totalBytes = 0;
+  /** Rotates the starting partition of drain(). */
+  private cursor = 0;
+
+  get bufferedBytes(): number {
+    return this.totalBytes;
+  }
+
+  partitionBytes(key: string): number {
+    return this.partitions.get(key)?.bytes ?? 0;
+  }
+
+  hasData(): boolean {
+    for (const p of this.partitions.values()) if (p.chunks.length > 0) return true;
+    return false;
+  }
+
+  /** Adds one partition's fetched bytes (whole batches; a cut-off tail batch is ignored). */
+  add(key: string, bytes: Buffer): void {
+    const batches = [...iterateBatches(bytes)];
+    if (batches.length === 0) return;
+    const last = batches[batches.length - 1]!;
+    const used = bytes.subarray(0, last.pos + last.sizeBytes);
+    let entry = this.partitions.get(key);
+    if (entry === undefined) {
+      entry = { key, chunks: [], bytes: 0 };
+      this.partitions.set(key, entry);
+    }
+    entry.chunks.push({ bytes: used, batches, nextBatch: 0, decoded: [], nextRecord: 0 });
+    entry.bytes += used.length;
+    this.totalBytes += used.length;
+  }
+
+  /** Drops a partition's buffered data (seek, revocation, pause does not: paused data stays). */
+  clear(key: string): void {
+    const entry = this.partitions.get(key);
+    if (entry === undefined) return;
+    this.totalBytes -= entry.bytes;
+    this.partitions.delete(key);
+  }
+
+  keys(): string[] {
+    return [...this.partitions.keys()];
+  }
+
+  /**
+   * Takes up to `maxRecords` records, round-robin over partitions that `eligible` allows
+   * (assigned and not paused), each record at or after `positionOf(key)`. Decoding errors
+   * (a bad CRC) are thrown: the caller decides (Kafka raises them to the user).
+   */
+  drain(maxRecords: number, eligible: (key: string) => boolean, positionOf: (key: string) => number): TakenRecords[] {
+    const keys = [...this.partitions.keys()].filter((k) => eligible(k) && this.partitions.get(k)!.chunks.length > 0);
+    if (keys.length === 0) return [];
+    const start = this.cursor % keys.length;
+    this.cursor = start + 1;
+    const order = [...keys.slice(start), ...keys.slice(0, start)];
+    const taken = new Map<string, TakenRecords>();
+    let remaining = maxRecords;
+    // Rounds of fair shares: a partition that has less than its share leaves the rest to others.
+    while (remaining > 0) {
+      const active = order.filter((k) => (this.partitions.get(k)?.chunks.length ?? 0) > 0);
+      if (active.length === 0) break;
+      const share = Math.max(1, Math.floor(remaining / active.length));
+      for (const key of active) {
+        if (remaining === 0) break;
+        const entry = this.partitions.get(key)!;
+        let out = taken.get(key);
+        const position = out?.nextPosition ?? positionOf(key);
+        const got = this.takeFrom(entry, Math.min(share, remaining), position);
+        if (got.records.length === 0 && got.nextPosition === position) continue;
+        if (out === undefined) {
+          out = { key, records: got.records, nextPosition: got.nextPosition };
+          taken.set(key, out);
+        } else {
+          for (const r of got.records) out.records.push(r);
+          out.nextPosition = got.nextPosition;
+        }
+        remaining -= got.records.length;
+      }
+    }
+    return [...taken.values()];
+  }
+
+  private takeFrom(entry: PartitionChunks, max: number, position: number): { records: DecodedRecord[]; nextPosition: number } {
+    const records: DecodedRecord[] = [];
+    let nextPosition = position;
+    while (records.length < max && entry.chunks.length > 0) {
+      const chunk = entry.chunks[0]!;
+      if (chunk.nextRecord >= chunk.decoded.length) {
+        if (chunk.nextBatch >= chunk.batches.length) {
+          entry.chunks.shift();
+          entry.bytes -= chunk.bytes.length;
+          this.totalBytes -= chunk.bytes.length;
+          continue;
+        }
+        const at = chunk.batches[chunk.nextBatch++]!;
+        const batch = decodeBatch(chunk.bytes, at.pos);
+        const batchEnd = batch.header.baseOffset + batch.header.lastOffsetDelta + 1;
+        // Control batches (transaction markers) are never user records; their offsets are skipped.
+        chunk.decoded = batch.isControl ? [] : batch.records;
+        chunk.nextRecord = 0;
+        if (batchEnd > nextPosition && chunk.decoded.length === 0) nextPosition = batchEnd;
+        continue;
+      }
+      const record = chunk.decoded[chunk.nextRecord++]!;
+      if (record.offset < nextPosition) continue;
+      records.push(record);
+      nextPosition = record.offset + 1;
+      if (chunk.nextRecord >= chunk.decoded.length) {
+        // The batch is used up: the position moves past its end (offsets removed by compaction).
+        const at = chunk.batches[chunk.nextBatch - 1]!;
+        const end = baseOffsetAt(chunk.bytes, at.pos) + lastOffsetDeltaAt(chunk.bytes, at.pos) + 1;
+        if (end > nextPosition) nextPosition = end;
+      }
+    }
+    if (entry.chunks.length === 0) {
+      this.partitions.delete(entry.key);
+    }
+    return { records, nextPosition };
+  }
+}

@@ -1,0 +1,227 @@
+// The producer's per-partition queues of batches and its memory budget. Pure: time comes in as
+// `nowMs`, leaders and send permissions through the DrainContext, so batching, linger, retry
+// ordering and the memory bound are unit-tested without a broker.
+//
+// Memory: every record is charged its estimated bytes when appended and released when its
+// batch completes; `bufferMemoryBytes` caps the total (the producer makes send() wait).
+import type { RecordInput } from "@tributary/records";
+import { BATCH_OVERHEAD_BYTES, type CompletionSink, ProducerBatch } from "./batch.js";
+
+export interface AccumulatorOptions {
+  batchSizeBytes: number;
+  lingerMs: number;
+  bufferMemoryBytes: number;
+}
+
+export interface PartitionQueue {
+  readonly key: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Oldest first; retried batches go back in sequence order ahead of newer ones. */
+  readonly batches: ProducerBatch[];
+}
+
+export interface DrainContext {
+  nowMs: number;
+  /** The leader's node id, or undefined when unknown (the batch waits for metadata). */
+  leaderOf(topic: string, partition: number): number | undefined;
+  /** Whether a request to this node may be started now (in-flight limit). */
+  nodeHasCapacity(nodeId: number): boolean;
+  /** Idempotence's rule for this partition's head batch (retries go alone, in order). */
+  mayDrain(queue: PartitionQueue, head: ProducerBatch): boolean;
+  /** Called on each batch as it is drained, before it is returned (assign sequence, encode). */
+  prepare(batch: ProducerBatch): void;
+  maxRequestBytes: number;
+  /** Send everything now: flush() or close() is waiting, or send() is blocked on memory. */
+  flushing: boolean;
+}
+
+export interface DrainResult {
+  /** Batches to send, per leader node, in partition-queue order (a partition's batches in sequence order). */
+  byNode: Map<number, ProducerBatch[]>;
+  /** Topics with a batch whose partition has no known leader. */
+  unknownLeaderTopics: Set<string>;
+  /** When a batch not ready now will be (linger or retry backoff), or Infinity. */
+  nextReadyMs: number;
+}
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+export class RecordAccumulator {
+  private readonly queues = new Map<string, PartitionQueue>();
+  private usedBytes = 0;
+  private recordsBuffered = 0;
+
+  constructor(readonly options: AccumulatorOptions) {}
+
+  get bufferedBytes(): number {
+    return this.usedBytes;
+  }
+
+  get pendingRecords(): number {
+    return this.recordsBuffered;
+  }
+
+  /** Whether `bytes` more fit in the buffer now. */
+  hasMemoryFor(bytes: number): boolean {
+    return this.usedBytes + bytes + BATCH_OVERHEAD_BYTES <= this.options.bufferMemoryBytes;
+  }
+
+  queue(topic: string, partition: number): PartitionQueue {
+    const key = partitionKey(topic, partition);
+    let queue = this.queues.get(key);
+    if (queue === undefined) {
+      queue = { key, topic, partition, batches: [] };
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  /**
+   * Adds a record to its partition's open batch, opening a new one when it does not fit.
+   * Returns whether a batch was closed by this append (the sender should look now), and the
+   * closed batch's partition so a sticky partitioner can move on.
+   */
+  append(
+    topic: string,
+    partition: number,
+    record: RecordInput,
+    recordBytes: number,
+    sink: CompletionSink,
+    sinkIndex: number,
+    nowMs: number,
+  ): { batchClosed: boolean; newBatch: boolean } {
+    const queue = this.queue(topic, partition);
+    const last = queue.batches[queue.batches.length - 1];
+    let batchClosed = false;
+    let target = last;
+    if (target === undefined || !target.hasRoomFor(recordBytes, this.options.batchSizeBytes)) {
+      if (target !== undefined && !target.closed) {
+        target.closed = true;
+        batchClosed = true;
+      }
+      target = new ProducerBatch(topic, partition, nowMs);
+      queue.batches.push(target);
+      this.usedBytes += BATCH_OVERHEAD_BYTES;
+    }
+    const newBatch = target !== last;
+    target.append(record, recordBytes, sink, sinkIndex);
+    this.usedBytes += recordBytes;
+    this.recordsBuffered++;
+    if (target.estimatedBytes >= this.options.batchSizeBytes) {
+      target.closed = true;
+      batchClosed = true;
+    }
+    return { batchClosed, newBatch };
+  }
+
+  /** A batch that was sent failed retriably: put it back in sequence order, to go again after `notBeforeMs`. */
+  requeue(batch: ProducerBatch, notBeforeMs: number): void {
+    batch.inFlight = false;
+    batch.retryNotBeforeMs = notBeforeMs;
+    const queue = this.queue(batch.topic, batch.partition);
+    let at = 0;
+    while (at < queue.batches.length) {
+      const other = queue.batches[at]!;
+      if (other.attempts === 0) break; // never-sent batches come after every retry
+      if (batch.baseSequence >= 0 && other.baseSequence > batch.baseSequence) break;
+      at++;
+    }
+    queue.batches.splice(at, 0, batch);
+  }
+
+  /** The batch is done (acknowledged or failed for good): give its memory back. */
+  release(batch: ProducerBatch): void {
+    this.usedBytes -= batch.estimatedBytes;
+    this.recordsBuffered -= batch.recordCount;
+    if (this.usedBytes < 0 || this.recordsBuffered < 0) throw new Error("producer buffer accounting went negative: a bug");
+  }
+
+  private isReady(head: ProducerBatch, queue: PartitionQueue, ctx: DrainContext): { ready: boolean; readyAtMs: number } {
+    if (head.retryNotBeforeMs > ctx.nowMs) return { ready: false, readyAtMs: head.retryNotBeforeMs };
+    if (head.closed || queue.batches.length > 1 || ctx.flushing || head.attempts > 0) return { ready: true, readyAtMs: ctx.nowMs };
+    const lingerEndsMs = head.createdMs + this.options.lingerMs;
+    return lingerEndsMs <= ctx.nowMs ? { ready: true, readyAtMs: ctx.nowMs } : { ready: false, readyAtMs: lingerEndsMs };
+  }
+
+  /** Takes every batch that is ready and may go now, grouped by leader, up to maxRequestBytes per node. */
+  drain(ctx: DrainContext): DrainResult {
+    const byNode = new Map<number, ProducerBatch[]>();
+    const bytesByNode = new Map<number, number>();
+    const unknownLeaderTopics = new Set<string>();
+    let nextReadyMs = Infinity;
+    for (const queue of this.queues.values()) {
+      const head = queue.batches[0];
+      if (head === undefined) continue;
+      const { ready, readyAtMs } = this.isReady(head, queue, ctx);
+      if (!ready) {
+        nextReadyMs = Math.min(nextReadyMs, readyAtMs);
+        continue;
+      }
+      const leader = ctx.leaderOf(queue.topic, queue.partition);
+      if (leader === undefined) {
+        unknownLeaderTopics.add(queue.topic);
+        continue;
+      }
+      if (!ctx.nodeHasCapacity(leader) || !ctx.mayDrain(queue, head)) continue;
+      let list = byNode.get(leader);
+      let bytes = bytesByNode.get(leader) ?? 0;
+      const retrying = head.baseSequence >= 0 && head.attempts > 0;
+      while (queue.batches.length > 0) {
+        const batch = queue.batches[0]!;
+        // A retry goes out with only the retries after it (in sequence order); fresh batches wait.
+        if (retrying && !(batch.baseSequence >= 0 && batch.attempts > 0)) break;
+        if (batch !== head && !this.isReady(batch, queue, ctx).ready) break;
+        const size = batch.encoded?.length ?? batch.estimatedBytes;
+        if (list !== undefined && list.length > 0 && bytes + size > ctx.maxRequestBytes) break;
+        queue.batches.shift();
+        batch.closed = true;
+        ctx.prepare(batch);
+        batch.inFlight = true;
+        bytes += batch.encoded?.length ?? size;
+        if (list === undefined) {
+          list = [];
+          byNode.set(leader, list);
+        }
+        list.push(batch);
+      }
+      bytesByNode.set(leader, bytes);
+    }
+    return { byNode, unknownLeaderTopics, nextReadyMs };
+  }
+
+  /** Batches waiting (not in flight) whose delivery deadline has passed; removed from their queues. */
+  takeExpired(nowMs: number, deliveryTimeoutMs: number): ProducerBatch[] {
+    const expired: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) {
+      // Only from the front, so a partition never loses an older batch and keeps a newer one.
+      while (queue.batches.length > 0 && queue.batches[0]!.createdMs + deliveryTimeoutMs <= nowMs) {
+        expired.push(queue.batches.shift()!);
+      }
+    }
+    return expired;
+  }
+
+  /** Every waiting batch, removed (close with force, or a fatal producer error). */
+  takeAll(): ProducerBatch[] {
+    const all: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) all.push(...queue.batches.splice(0));
+    return all;
+  }
+
+  /** Batches still waiting to be sent, retries included. */
+  queuedBatchCount(): number {
+    let count = 0;
+    for (const queue of this.queues.values()) count += queue.batches.length;
+    return count;
+  }
+
+  /** Waiting batches that already carry sequence numbers (retries), for an epoch bump to re-stamp. */
+  sequencedBatches(): ProducerBatch[] {
+    const sequenced: ProducerBatch[] = [];
+    for (const queue of this.queues.values()) for (const batch of queue.batches) if (batch.baseSequence >= 0) sequenced.push(batch);
+    return sequenced;
+  }
+}

@@ -1,0 +1,274 @@
+// The Producer: serializes, partitions and appends records to the accumulator, makes send()
+// wait (in order) for metadata or buffer space for at most maxBlockMs, and settles flush() and
+// close(). Batching and I/O are the accumulator's and the sender's.
+import { type Partitioner, type RecordHeader, type RecordInput, createStickyPartitioner, hasOnNewBatch } from "@tributary/records";
+import type { Cluster } from "../cluster.js";
+import { BufferExhaustedError, IllegalStateError, RecordTooLargeError, TimeoutError, TributaryError, asTributaryError } from "../errors.js";
+import { RecordAccumulator } from "./accumulator.js";
+import { BatchSink, CallbackSink, type CompletionSink, PromiseSink, estimateRecordBytes } from "./batch.js";
+import { IdempotenceState } from "./idempotence.js";
+import { Sender } from "./sender.js";
+import {
+  type ProducerOptions,
+  type ProducerRecord,
+  type ProducerRecordHeader,
+  type RecordMetadata,
+  type ResolvedProducerOptions,
+  type SendCallback,
+  resolveProducerOptions,
+} from "./types.js";
+
+/** A send waiting for metadata or buffer space, kept in arrival order. */
+interface BlockedSend {
+  topic: string;
+  partition: number | undefined;
+  record: RecordInput;
+  bytes: number;
+  sink: CompletionSink;
+  sinkIndex: number;
+  deadlineMs: number;
+}
+
+export interface ProducerCloseOptions {
+  /** How long close() waits for unsent records before failing them (default: deliveryTimeoutMs). */
+  timeoutMs?: number;
+}
+
+function toHeaders(headers: ProducerRecord<unknown, unknown>["headers"]): RecordHeader[] | undefined {
+  if (headers === undefined) return undefined;
+  const list: ProducerRecordHeader[] = Array.isArray(headers) ? headers : Object.entries(headers).map(([key, value]) => ({ key, value }));
+  return list.map((h) => ({ key: h.key, value: typeof h.value === "string" ? Buffer.from(h.value, "utf8") : h.value }));
+}
+
+export class Producer<K, V> {
+  private readonly options: ResolvedProducerOptions;
+  private readonly accumulator: RecordAccumulator;
+  private readonly idempotence: IdempotenceState | undefined;
+  private readonly sender: Sender;
+  private readonly partitioner: Partitioner;
+  private readonly blocked: BlockedSend[] = [];
+  private blockedTimer: NodeJS.Timeout | undefined;
+  private readonly metadataWaits = new Set<string>();
+  private flushWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly backgroundErrors: TributaryError[] = [];
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly userOptions: ProducerOptions<K, V>,
+  ) {
+    this.options = resolveProducerOptions(userOptions as ProducerOptions<unknown, unknown>);
+    this.accumulator = new RecordAccumulator({
+      batchSizeBytes: this.options.batchSizeBytes,
+      lingerMs: this.options.lingerMs,
+      bufferMemoryBytes: this.options.bufferMemoryBytes,
+    });
+    this.idempotence = this.options.idempotent ? new IdempotenceState() : undefined;
+    this.partitioner = userOptions.partitioner ?? createStickyPartitioner();
+    this.sender = new Sender(cluster, this.accumulator, this.idempotence, this.options, {
+      onBatchDone: (batch) => {
+        this.accumulator.release(batch);
+        this.onSpaceOrMetadata();
+        this.settleFlushesIfIdle();
+      },
+      onBackgroundError: (error) => this.backgroundErrors.push(error),
+    });
+  }
+
+  /** Sends one record; resolves with where it landed (or calls `callback`, Kafka's async style). */
+  send(record: ProducerRecord<K, V>): Promise<RecordMetadata>;
+  send(record: ProducerRecord<K, V>, callback: SendCallback): void;
+  send(record: ProducerRecord<K, V>, callback?: SendCallback): Promise<RecordMetadata> | void {
+    if (callback !== undefined) {
+      this.enqueue(record, new CallbackSink(callback, (error) => this.onCallbackError(error)), 0);
+      return;
+    }
+    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, new PromiseSink(resolve, reject), 0));
+  }
+
+  /**
+   * Sends many records with one promise for all of them (the fast path: no promise per record).
+   * Resolves with each record's metadata in input order; rejects with the first error once all
+   * records are settled.
+   */
+  sendBatch(records: ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
+    return new Promise<RecordMetadata[]>((resolve, reject) => {
+      const sink = new BatchSink(records.length, resolve, reject);
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i);
+    });
+  }
+
+  /** Sends everything buffered now and resolves when no record is left unsettled. */
+  flush(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    this.sender.beginFlush();
+    return new Promise<void>((resolve) => {
+      this.flushWaiters.push(() => {
+        this.sender.endFlush();
+        resolve();
+      });
+    });
+  }
+
+  /** Stops accepting records, sends what is buffered, and releases the producer. */
+  async close(options: ProducerCloseOptions = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const timeoutMs = options.timeoutMs ?? this.options.deliveryTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      this.flush().then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    this.sender.stop();
+    if (this.blockedTimer !== undefined) clearTimeout(this.blockedTimer);
+    if (timedOut) {
+      const error = new IllegalStateError(`producer closed after ${timeoutMs} ms with records still unsent`);
+      for (const blocked of this.blocked.splice(0)) blocked.sink.complete(blocked.sinkIndex, null, error);
+      for (const batch of this.accumulator.takeAll()) {
+        batch.fail(error);
+        this.accumulator.release(batch);
+      }
+    }
+  }
+
+  /** Records buffered and not yet acknowledged, and the bytes they hold. */
+  metrics(): { pendingRecords: number; bufferedBytes: number; blockedSends: number; inFlightRequests: number } {
+    return {
+      pendingRecords: this.accumulator.pendingRecords,
+      bufferedBytes: this.accumulator.bufferedBytes,
+      blockedSends: this.blocked.length,
+      inFlightRequests: this.sender.inFlightRequests,
+    };
+  }
+
+  private onCallbackError(error: unknown): void {
+    // A user callback threw: the producer keeps going; the error is surfaced, not swallowed.
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+
+  private fail(sink: CompletionSink, index: number, error: Error): void {
+    sink.complete(index, null, error);
+  }
+
+  private enqueue(record: ProducerRecord<K, V>, sink: CompletionSink, index: number): void {
+    if (this.closed) return this.fail(sink, index, new IllegalStateError("cannot send after the producer is closed"));
+    const fatal = this.sender.fatal;
+    if (fatal !== undefined) return this.fail(sink, index, fatal);
+    let input: RecordInput;
+    try {
+      const key = record.key === undefined ? null : this.userOptions.keySerializer.serialize(record.key, record.topic);
+      const value = this.userOptions.valueSerializer.serialize(record.value, record.topic);
+      const headers = toHeaders(record.headers);
+      input = { key, value, timestampMs: record.timestamp ?? Date.now() };
+      if (headers !== undefined) input.headers = headers;
+    } catch (error) {
+      return this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
+    }
+    const bytes = estimateRecordBytes(input);
+    if (bytes > this.options.bufferMemoryBytes || bytes > this.options.maxRequestBytes) {
+      return this.fail(
+        sink,
+        index,
+        new RecordTooLargeError("MESSAGE_TOO_LARGE", `record of ${bytes} bytes is larger than bufferMemoryBytes or maxRequestBytes`),
+      );
+    }
+    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index)) {
+      this.block({ topic: record.topic, partition: record.partition, record: input, bytes, sink, sinkIndex: index, deadlineMs: Date.now() + this.options.maxBlockMs });
+    }
+  }
+
+  /** Appends now if metadata and memory allow; false means the send must wait. */
+  private tryAppend(topic: string, explicitPartition: number | undefined, record: RecordInput, bytes: number, sink: CompletionSink, index: number): boolean {
+    const partitionCount = this.cluster.metadata.partitionCount(topic);
+    if (partitionCount === undefined) {
+      this.waitForMetadata(topic);
+      return false;
+    }
+    if (!this.accumulator.hasMemoryFor(bytes)) {
+      this.sender.wakeup();
+      return false;
+    }
+    let partition: number;
+    try {
+      partition = explicitPartition ?? this.partitioner({ topic, key: record.key, partitionCount, availablePartitions: this.cluster.metadata.availablePartitions(topic) });
+      if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+        throw new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} is not in topic ${topic}, which has partitions 0..${partitionCount - 1}`);
+      }
+    } catch (error) {
+      this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
+      return true;
+    }
+    const nowMs = Date.now();
+    const { batchClosed, newBatch } = this.accumulator.append(topic, partition, record, bytes, sink, index, nowMs);
+    if (batchClosed) {
+      if (hasOnNewBatch(this.partitioner)) this.partitioner.onNewBatch(topic, partition);
+      this.sender.wakeup();
+    } else if (newBatch) {
+      if (this.options.lingerMs === 0) this.sender.wakeup();
+      else this.sender.wakeAt(nowMs + this.options.lingerMs);
+    }
+    return true;
+  }
+
+  private block(send: BlockedSend): void {
+    this.blocked.push(send);
+    if (this.blocked.length === 1) this.armBlockedTimer();
+  }
+
+  /** One timer for all blocked sends: the head's deadline is the earliest (same maxBlockMs for all). */
+  private armBlockedTimer(): void {
+    if (this.blockedTimer !== undefined) clearTimeout(this.blockedTimer);
+    this.blockedTimer = undefined;
+    const head = this.blocked[0];
+    if (head === undefined) return;
+    this.blockedTimer = setTimeout(() => this.onSpaceOrMetadata(), Math.max(0, head.deadlineMs - Date.now()));
+  }
+
+  private waitForMetadata(topic: string): void {
+    if (this.metadataWaits.has(topic)) return;
+    this.metadataWaits.add(topic);
+    this.cluster
+      .waitForTopic(topic, this.options.maxBlockMs, true)
+      .catch(() => undefined)
+      .finally(() => {
+        this.metadataWaits.delete(topic);
+        this.onSpaceOrMetadata();
+      });
+  }
+
+  /** Moves blocked sends into the accumulator, in order, as far as metadata and memory allow; expires the overdue. */
+  private onSpaceOrMetadata(): void {
+    const nowMs = Date.now();
+    while (this.blocked.length > 0) {
+      const head = this.blocked[0]!;
+      if (this.tryAppend(head.topic, head.partition, head.record, head.bytes, head.sink, head.sinkIndex)) {
+        this.blocked.shift();
+        continue;
+      }
+      if (head.deadlineMs > nowMs) break;
+      this.blocked.shift();
+      const known = this.cluster.metadata.partitionCount(head.topic) !== undefined;
+      const error = known
+        ? new BufferExhaustedError("REQUEST_TIMED_OUT", `no buffer space for a ${head.bytes}-byte record within maxBlockMs ${this.options.maxBlockMs} ms (bufferMemoryBytes ${this.options.bufferMemoryBytes})`)
+        : new TimeoutError("REQUEST_TIMED_OUT", `topic ${head.topic} not present in metadata after maxBlockMs ${this.options.maxBlockMs} ms`);
+      head.sink.complete(head.sinkIndex, null, error);
+    }
+    this.armBlockedTimer();
+    this.settleFlushesIfIdle();
+  }
+
+  private isIdle(): boolean {
+    return this.blocked.length === 0 && this.accumulator.pendingRecords === 0;
+  }
+
+  private settleFlushesIfIdle(): void {
+    if (this.flushWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,343 @@
+// The producer's I/O: takes ready batches from the accumulator, sends all batches bound for one
+// broker in one Produce call (up to maxInFlight calls per broker), and settles, retries or fails
+// them from the answer. One timer (the next linger end, retry backoff or expiry) and one
+// setImmediate wake-up drive it; nothing here is per record.
+import type { v1 } from "@tributary/protocol";
+import { int64ToBigInt, int64ToNumber } from "@tributary/protocol";
+import { encodeBatch } from "@tributary/records";
+import type { Cluster } from "../cluster.js";
+import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
+import { backoffDelayMs, retrying } from "../retry.js";
+import { unary } from "../rpc.js";
+import type { PartitionQueue, RecordAccumulator } from "./accumulator.js";
+import type { ProducerBatch } from "./batch.js";
+import { type IdempotenceState } from "./idempotence.js";
+import type { ResolvedProducerOptions } from "./types.js";
+import { partitionKey } from "./accumulator.js";
+
+export interface SenderHooks {
+  /** A batch is settled for good: give its memory back and wake blocked sends. */
+  onBatchDone(batch: ProducerBatch): void;
+  /** A failure not tied to one send (e.g. no producer id could be had). */
+  onBackgroundError(error: TributaryError): void;
+}
+
+/** How often waiting batches are re-checked while their partition has no known leader. */
+const UNKNOWN_LEADER_RECHECK_MS = 100;
+
+export class Sender {
+  private readonly inFlightByNode = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAtMs = Infinity;
+  private wakeScheduled = false;
+  private producerIdRequest: Promise<void> | undefined;
+  private flushRequests = 0;
+  private fatalError: TributaryError | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly accumulator: RecordAccumulator,
+    private readonly idempotence: IdempotenceState | undefined,
+    private readonly options: ResolvedProducerOptions,
+    private readonly hooks: SenderHooks,
+  ) {}
+
+  get inFlightRequests(): number {
+    let total = 0;
+    for (const count of this.inFlightByNode.values()) total += count;
+    return total;
+  }
+
+  get fatal(): TributaryError | undefined {
+    return this.fatalError;
+  }
+
+  /** Send what is ready on the next turn of the event loop (coalesces many wake-ups into one). */
+  wakeup(): void {
+    if (this.wakeScheduled || this.stopped) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.run();
+    });
+  }
+
+  /** Run at `atMs` at the latest (a batch's linger end). */
+  wakeAt(atMs: number): void {
+    if (this.stopped || atMs >= this.timerAtMs) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAtMs = atMs;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAtMs = Infinity;
+      this.run();
+    }, Math.max(0, atMs - Date.now()));
+  }
+
+  /** While at least one flush is waiting, batches go without lingering. */
+  beginFlush(): void {
+    this.flushRequests++;
+    this.wakeup();
+  }
+
+  endFlush(): void {
+    this.flushRequests--;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private run(): void {
+    if (this.stopped) return;
+    const nowMs = Date.now();
+    for (const batch of this.accumulator.takeExpired(nowMs, this.options.deliveryTimeoutMs)) {
+      this.failBatch(batch, new TimeoutError("REQUEST_TIMED_OUT", `${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} expired: not acknowledged within deliveryTimeoutMs ${this.options.deliveryTimeoutMs} ms`));
+    }
+    if (this.accumulator.queuedBatchCount() === 0) return;
+    if (this.idempotence !== undefined && !this.idempotence.hasProducerId) {
+      this.requestProducerId();
+      return;
+    }
+    if (this.idempotence?.epochBumpNeeded === true) {
+      if (this.idempotence.totalInFlight() === 0) this.requestProducerId();
+      return;
+    }
+    const drained = this.accumulator.drain({
+      nowMs,
+      leaderOf: (topic, partition) => this.cluster.leaderFor(topic, partition)?.nodeId,
+      nodeHasCapacity: (nodeId) => (this.inFlightByNode.get(nodeId) ?? 0) < this.options.maxInFlight,
+      mayDrain: (queue: PartitionQueue, head: ProducerBatch) => this.idempotence?.mayDrain(queue, head) ?? true,
+      prepare: (batch) => this.prepare(batch),
+      maxRequestBytes: this.options.maxRequestBytes,
+      flushing: this.flushRequests > 0 || !this.accumulator.hasMemoryFor(this.options.batchSizeBytes),
+    });
+    for (const [nodeId, batches] of drained.byNode) this.sendProduce(nodeId, batches);
+    let nextMs = drained.nextReadyMs;
+    if (drained.unknownLeaderTopics.size > 0) {
+      for (const topic of drained.unknownLeaderTopics) this.cluster.metadata.markStale(topic);
+      this.refreshMetadata();
+      nextMs = Math.min(nextMs, nowMs + UNKNOWN_LEADER_RECHECK_MS);
+    }
+    if (this.accumulator.queuedBatchCount() > 0) {
+      // Waiting batches must still expire on time even if nothing else wakes us.
+      nextMs = Math.min(nextMs, nowMs + Math.max(UNKNOWN_LEADER_RECHECK_MS, this.options.deliveryTimeoutMs / 10));
+    }
+    if (nextMs < Infinity) this.wakeAt(nextMs);
+  }
+
+  private refreshMetadata(): void {
+    this.cluster.refreshMetadata().then(
+      () => this.wakeup(),
+      () => this.wakeAt(Date.now() + UNKNOWN_LEADER_RECHECK_MS),
+    );
+  }
+
+  /** First drain: sequence numbers, then the one encoding of the batch. */
+  private prepare(batch: ProducerBatch): void {
+    batch.attempts++;
+    if (batch.encoded !== undefined) return;
+    if (this.idempotence !== undefined) this.idempotence.assignSequence(partitionKey(batch.topic, batch.partition), batch);
+    batch.encoded = encodeBatch({
+      records: batch.records,
+      compression: this.options.compression,
+      producerId: batch.producerId,
+      producerEpoch: batch.producerEpoch,
+      baseSequence: batch.baseSequence,
+    });
+  }
+
+  private requestProducerId(): void {
+    if (this.producerIdRequest !== undefined || this.idempotence === undefined) return;
+    const idempotence = this.idempotence;
+    const bump = idempotence.hasProducerId;
+    const request: v1.InitProducerIdRequest = {
+      transactionalId: "",
+      transactionTimeoutMs: 0,
+      producerId: bump ? String(idempotence.producerId) : "-1",
+      producerEpoch: bump ? idempotence.producerEpoch : -1,
+    };
+    this.producerIdRequest = retrying(
+      async () => {
+        const response = await this.cluster.onAnyBroker((stubs) =>
+          unary<v1.InitProducerIdResponse__Output>((o, cb) => stubs.broker.InitProducerId(request, o, cb), this.options.requestTimeoutMs, `InitProducerId on ${stubs.address}`),
+        );
+        const error = responseErrorOf(response.error, "InitProducerId");
+        if (error !== null) throw error;
+        return response;
+      },
+      {
+        policy: { initialBackoffMs: this.options.retryBackoffMs, maxBackoffMs: this.options.retryBackoffMaxMs, multiplier: 2, jitterFraction: 0.2 },
+        retries: this.options.retries,
+        timeoutMs: this.options.deliveryTimeoutMs,
+        operation: "InitProducerId",
+      },
+    )
+      .then((response) => {
+        idempotence.setProducerId(int64ToNumber(response.producerId), response.producerEpoch);
+        // Waiting retries keep their order but take new sequences from 0 under the new epoch.
+        for (const batch of this.accumulator.sequencedBatches()) idempotence.restamp(partitionKey(batch.topic, batch.partition), batch);
+      })
+      .catch((error: unknown) => {
+        const typed = asTributaryError(error);
+        this.fatalError = typed;
+        for (const batch of this.accumulator.takeAll()) this.failBatch(batch, typed);
+        this.hooks.onBackgroundError(typed);
+      })
+      .finally(() => {
+        this.producerIdRequest = undefined;
+        this.wakeup();
+      });
+  }
+
+  private sendProduce(nodeId: number, batches: ProducerBatch[]): void {
+    const node = this.cluster.metadata.broker(nodeId);
+    if (node === undefined) {
+      for (const batch of batches) {
+        batch.inFlight = false;
+        this.retryOrFail(batch, errorFor("LEADER_NOT_AVAILABLE", `broker ${nodeId} has no known address`), Date.now());
+      }
+      return;
+    }
+    const topics = new Map<string, Map<number, ProducerBatch[]>>();
+    for (const batch of batches) {
+      let partitions = topics.get(batch.topic);
+      if (partitions === undefined) topics.set(batch.topic, (partitions = new Map()));
+      const list = partitions.get(batch.partition);
+      if (list === undefined) partitions.set(batch.partition, [batch]);
+      else list.push(batch);
+      if (this.idempotence !== undefined) this.idempotence.onSent(partitionKey(batch.topic, batch.partition));
+    }
+    const request: v1.ProduceRequest = {
+      acks: this.options.acks,
+      timeoutMs: this.options.requestTimeoutMs,
+      transactionalId: "",
+      topics: [...topics].map(([name, partitions]) => ({
+        name,
+        partitions: [...partitions].map(([partition, list]) => ({
+          partition,
+          records: list.length === 1 ? list[0]!.encoded! : Buffer.concat(list.map((b) => b.encoded!)),
+        })),
+      })),
+    };
+    this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
+    const stubs = this.cluster.stubs(node.address);
+    // The call's deadline leaves the broker its own timeout plus a margin to answer it.
+    unary<v1.ProduceResponse__Output>((o, cb) => stubs.broker.Produce(request, o, cb), this.options.requestTimeoutMs + 5_000, `Produce to broker ${nodeId}`).then(
+      (response) => this.onProduceResponse(nodeId, topics, response),
+      (error: unknown) => this.onProduceFailure(nodeId, batches, asTributaryError(error)),
+    );
+  }
+
+  private requestReturned(nodeId: number): void {
+    this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 1) - 1);
+  }
+
+  private onProduceResponse(nodeId: number, topics: Map<string, Map<number, ProducerBatch[]>>, response: v1.ProduceResponse__Output): void {
+    this.requestReturned(nodeId);
+    const nowMs = Date.now();
+    const answered = new Map<string, v1.ProducePartitionResponse__Output>();
+    for (const topic of response.topics) for (const p of topic.partitions) answered.set(partitionKey(topic.name, p.partition), p);
+    for (const [topic, partitions] of topics) {
+      for (const [partition, batches] of partitions) {
+        const key = partitionKey(topic, partition);
+        const answer = answered.get(key);
+        if (answer === undefined) {
+          if (this.options.acks === 0) {
+            for (const batch of batches) this.succeedBatch(batch, -1n, -1);
+            continue;
+          }
+          for (const batch of batches) this.onBatchError(batch, errorFor("UNKNOWN_SERVER_ERROR", `Produce answer from broker ${nodeId} has no entry for ${topic}-${partition}`), nowMs);
+          continue;
+        }
+        const error = responseErrorOf(answer.error, `Produce ${topic}-${partition} on broker ${nodeId}`);
+        if (error === null) {
+          // Batches of one partition are appended together, in order: offsets follow on.
+          let baseOffset = this.options.acks === 0 ? -1n : int64ToBigInt(answer.baseOffset);
+          const logAppendTimeMs = int64ToNumber(answer.logAppendTimeMs);
+          for (const batch of batches) {
+            this.succeedBatch(batch, baseOffset, logAppendTimeMs);
+            if (baseOffset >= 0n) baseOffset += BigInt(batch.recordCount);
+          }
+          continue;
+        }
+        if (answer.currentLeader !== null && answer.currentLeader.nodeId >= 0) this.cluster.metadata.applyLeaderHint(topic, partition, answer.currentLeader);
+        for (const batch of batches) this.onBatchError(batch, error, nowMs);
+      }
+    }
+    this.wakeup();
+  }
+
+  private onProduceFailure(nodeId: number, batches: ProducerBatch[], error: TributaryError): void {
+    this.requestReturned(nodeId);
+    const nowMs = Date.now();
+    for (const batch of batches) {
+      this.cluster.metadata.markStale(batch.topic);
+      this.onBatchError(batch, error, nowMs);
+    }
+    this.refreshMetadata();
+    this.wakeup();
+  }
+
+  private returned(batch: ProducerBatch): void {
+    batch.inFlight = false;
+    this.idempotence?.onReturned(partitionKey(batch.topic, batch.partition));
+  }
+
+  private succeedBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
+    this.returned(batch);
+    this.idempotence?.onAcknowledged(partitionKey(batch.topic, batch.partition), batch);
+    batch.succeed(baseOffset, logAppendTimeMs);
+    this.hooks.onBatchDone(batch);
+  }
+
+  private onBatchError(batch: ProducerBatch, error: TributaryError, nowMs: number): void {
+    this.returned(batch);
+    const key = partitionKey(batch.topic, batch.partition);
+    if (error.code === "DUPLICATE_SEQUENCE_NUMBER" && this.idempotence !== undefined) {
+      // The broker already has this batch (an earlier attempt landed): it is written once.
+      this.idempotence.onAcknowledged(key, batch);
+      batch.succeed(-1n, -1);
+      this.hooks.onBatchDone(batch);
+      return;
+    }
+    if (this.idempotence !== undefined && (error.code === "OUT_OF_ORDER_SEQUENCE_NUMBER" || error.code === "UNKNOWN_PRODUCER_ID")) {
+      if (error.code === "UNKNOWN_PRODUCER_ID" || this.idempotence.isEarliestUnacknowledged(key, batch)) {
+        // The broker lost our sequence state: new epoch, re-stamped batches, same order.
+        this.idempotence.epochBumpNeeded = true;
+      }
+      this.retryOrFail(batch, error, nowMs, true);
+      return;
+    }
+    if (error.code === "NOT_LEADER_OR_FOLLOWER" || error.code === "LEADER_NOT_AVAILABLE" || error.code === "UNKNOWN_TOPIC_OR_PARTITION" || error.code === "FENCED_LEADER_EPOCH" || error.code === "NETWORK_EXCEPTION") {
+      this.cluster.metadata.markStale(batch.topic);
+      this.refreshMetadata();
+    }
+    this.retryOrFail(batch, error, nowMs, error.retriable);
+  }
+
+  private retryOrFail(batch: ProducerBatch, error: TributaryError, nowMs: number, retriable = true): void {
+    const expired = batch.createdMs + this.options.deliveryTimeoutMs <= nowMs;
+    if (!retriable || batch.attempts > this.options.retries || expired || this.stopped) {
+      const final = expired && retriable ? new TimeoutError("REQUEST_TIMED_OUT", `delivery timed out after ${batch.attempts} attempt(s): ${error.message}`, { cause: error }) : error;
+      this.failBatch(batch, final);
+      return;
+    }
+    const policy = { initialBackoffMs: this.options.retryBackoffMs, maxBackoffMs: this.options.retryBackoffMaxMs, multiplier: 2, jitterFraction: 0.2 };
+    this.accumulator.requeue(batch, nowMs + backoffDelayMs(policy, Math.max(1, batch.attempts)));
+    this.wakeAt(batch.retryNotBeforeMs);
+  }
+
+  private failBatch(batch: ProducerBatch, error: Error): void {
+    batch.inFlight = false;
+    // A sequence that will never be written leaves a gap the broker would refuse after: start a new epoch.
+    if (this.idempotence !== undefined && batch.baseSequence >= 0 && batch.producerEpoch === this.idempotence.producerEpoch) {
+      this.idempotence.epochBumpNeeded = true;
+    }
+    batch.fail(error);
+    this.hooks.onBatchDone(batch);
+  }
+}
