@@ -48,6 +48,18 @@ export class CoordinatorError extends TributaryError {
 
 const NO_ERROR = { code: "NONE" as const, message: "" };
 
+const LEAVE = {
+  memberId: "",
+  memberEpoch: -1,
+  clientId: "",
+  clientHost: "",
+  rebalanceTimeoutMs: 0,
+  sessionTimeoutMs: 0,
+  subscribedTopicNames: null,
+  serverAssignor: "",
+  ownedPartitions: null,
+};
+
 function errorOf(error: unknown): { code: ErrorCode; message: string } {
   if (error instanceof TributaryError) return { code: error.code, message: error.message };
   return { code: "UNKNOWN_SERVER_ERROR", message: error instanceof Error ? error.message : String(error) };
@@ -293,7 +305,16 @@ export class GroupCoordinator {
         // A join that failed validation leaves no empty group behind.
         if (entry.group.memberCount === 0 && entry.offsets.size === 0 && entry.group.version === 0) partition.groups.delete(request.groupId);
       }
-      await this.persistGroup(partition, entry);
+      try {
+        await this.persistGroup(partition, entry);
+      } catch (error) {
+        // The joiner never learns its member id (or epoch), so it must not hold partitions in
+        // memory until its session runs out: take it out again (written by the next change or tick).
+        if (request.memberEpoch === 0 && entry.group.member(output.memberId)?.memberEpoch === output.memberEpoch) {
+          entry.group.heartbeat({ ...LEAVE, memberId: output.memberId }, this.deps.clock());
+        }
+        throw error;
+      }
       return {
         error: NO_ERROR,
         memberId: output.memberId,

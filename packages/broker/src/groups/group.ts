@@ -301,7 +301,9 @@ export class ConsumerGroup {
     const counts = this.currentPartitionCounts();
     if (!sameCounts(counts, this.partitionCounts)) {
       this.partitionCounts = counts;
-      this.bumpGroupEpoch();
+      // One bump per change: when the epoch already moved, the recompute below covers this too.
+      if (this.groupEpochValue === this.assignmentEpochValue) this.bumpGroupEpoch();
+      else this.version++;
     }
     if (this.groupEpochValue === this.assignmentEpochValue) return;
     const assignor = this.chooseAssignor();
