@@ -207,7 +207,16 @@ export class ControllerClients {
       call.on("data", (message: { snapshot?: unknown; batch?: { baseOffset: string; records: unknown[] } }) => {
         if (message.snapshot) image.loadSnapshot(message.snapshot as never);
         if (message.batch) message.batch.records.forEach((record, i) => image.apply(Number(message.batch!.baseOffset) + i, record as never));
-        if (done(image)) {
+        let finished: boolean;
+        try {
+          finished = done(image);
+        } catch (error) {
+          clearTimeout(timer);
+          call.cancel();
+          reject(error as Error);
+          return;
+        }
+        if (finished) {
           clearTimeout(timer);
           call.cancel();
           resolve(image);
