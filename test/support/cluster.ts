@@ -69,6 +69,9 @@ export interface Cluster {
   readonly quorumVoters: string;
   node(nodeId: number): ClusterNode;
   kill(nodeId: number, signal?: NodeJS.Signals): Promise<void>;
+  /** SIGSTOP / SIGCONT: freeze a process without closing its sockets (a stalled node). */
+  pause(nodeId: number): void;
+  resume(nodeId: number): void;
   restart(nodeId: number): Promise<void>;
   /** Polls `predicate` until it returns a truthy value (which is returned) or the deadline passes. */
   waitFor<T>(predicate: () => T | Promise<T>, options: WaitOptions): Promise<NonNullable<T>>;
@@ -154,6 +157,8 @@ class Node implements ClusterNode {
 
   async kill(signal: NodeJS.Signals): Promise<void> {
     if (!this.alive) return;
+    // A stopped process would not act on SIGTERM until continued.
+    if (signal !== "SIGKILL") this.child!.kill("SIGCONT");
     this.child!.kill(signal);
     await this.exited;
   }
@@ -222,6 +227,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     },
     async kill(nodeId, signal = "SIGKILL") {
       await (cluster.node(nodeId) as Node).kill(signal);
+    },
+    pause(nodeId) {
+      const pid = cluster.node(nodeId).pid;
+      if (pid !== undefined) process.kill(pid, "SIGSTOP");
+    },
+    resume(nodeId) {
+      const pid = cluster.node(nodeId).pid;
+      if (pid !== undefined) process.kill(pid, "SIGCONT");
     },
     async restart(nodeId) {
       const node = cluster.node(nodeId) as Node;
