@@ -19,6 +19,8 @@ const SEQUENCE_MODULUS = 2 ** 31;
 interface PartitionSequence {
   nextSequence: number;
   inFlightBatches: number;
+  /** Retried batches in flight: fresh batches wait for them, so a retry that fails again does not drag new ones along. */
+  inFlightRetries: number;
   /** -1 before the first acknowledgement. */
   lastAckedSequence: number;
 }
@@ -61,7 +63,7 @@ export class IdempotenceState {
   private state(key: string): PartitionSequence {
     let state = this.partitions.get(key);
     if (state === undefined) {
-      state = { nextSequence: 0, inFlightBatches: 0, lastAckedSequence: -1 };
+      state = { nextSequence: 0, inFlightBatches: 0, inFlightRetries: 0, lastAckedSequence: -1 };
       this.partitions.set(key, state);
     }
     return state;
@@ -81,20 +83,25 @@ export class IdempotenceState {
   /** Whether the head batch of a partition may be drained now. */
   mayDrain(queue: PartitionQueue, head: ProducerBatch): boolean {
     if (this.epochBumpNeeded || !this.hasProducerId) return false;
+    const state = this.state(queue.key);
     const isRetry = head.baseSequence >= 0 && head.attempts > 0;
-    if (!isRetry) return true;
-    return this.state(queue.key).inFlightBatches === 0;
+    if (!isRetry) return state.inFlightRetries === 0;
+    return state.inFlightBatches === 0;
   }
 
-  onSent(key: string): void {
-    this.state(key).inFlightBatches++;
+  /** The batch went out (its attempts already counted: more than 1 means a retry). */
+  onSent(key: string, batch: ProducerBatch): void {
+    const state = this.state(key);
+    state.inFlightBatches++;
+    if (batch.attempts > 1) state.inFlightRetries++;
   }
 
   /** The batch came back (acknowledged, to be retried, or failed). */
-  onReturned(key: string): void {
+  onReturned(key: string, batch: ProducerBatch): void {
     const state = this.state(key);
     state.inFlightBatches--;
-    if (state.inFlightBatches < 0) throw new Error(`in-flight batch count of ${key} went negative: a bug`);
+    if (batch.attempts > 1) state.inFlightRetries--;
+    if (state.inFlightBatches < 0 || state.inFlightRetries < 0) throw new Error(`in-flight batch count of ${key} went negative: a bug`);
   }
 
   onAcknowledged(key: string, batch: ProducerBatch): void {

@@ -209,7 +209,7 @@ export class Sender {
       const list = partitions.get(batch.partition);
       if (list === undefined) partitions.set(batch.partition, [batch]);
       else list.push(batch);
-      if (this.idempotence !== undefined) this.idempotence.onSent(partitionKey(batch.topic, batch.partition));
+      if (this.idempotence !== undefined) this.idempotence.onSent(partitionKey(batch.topic, batch.partition), batch);
     }
     const request: v1.ProduceRequest = {
       acks: this.options.acks,
@@ -284,7 +284,7 @@ export class Sender {
 
   private returned(batch: ProducerBatch): void {
     batch.inFlight = false;
-    this.idempotence?.onReturned(partitionKey(batch.topic, batch.partition));
+    this.idempotence?.onReturned(partitionKey(batch.topic, batch.partition), batch);
   }
 
   private succeedBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
