@@ -397,6 +397,31 @@ describe("group coordinator membership and offsets", () => {
     expect(await fetched(again)).toEqual({});
   });
 
+  it("deletes an empty group's offsets after the retention, counted from the later of commit and emptying", async () => {
+    const topic = new MemoryOffsetsTopic();
+    const n = node(topic, 1, { orders: 4 }, { offsetsRetentionMs: 60_000 });
+    await lead(topic, n, 1);
+    const a = await heartbeat(n, {});
+    await commit(n, a.memberId!, 1, [{ partition: 0, offset: 1 }]);
+    // Offsets of a group with members never expire.
+    n.advance(120_000);
+    await heartbeat(n, { memberId: a.memberId!, memberEpoch: 1 });
+    n.coordinator.tick();
+    expect(await fetched(n)).toEqual({ 0: "1" });
+    await heartbeat(n, { memberId: a.memberId!, memberEpoch: -1 });
+    n.advance(30_000);
+    n.coordinator.tick();
+    expect(await fetched(n)).toEqual({ 0: "1" });
+    n.advance(30_000);
+    n.coordinator.tick();
+    await until(() => n.coordinator.loadedGroupIds().length === 0);
+    expect(await fetched(n)).toEqual({});
+    n.coordinator.close();
+    const again = node(topic, 2);
+    await lead(topic, again, 2, 2);
+    expect(again.coordinator.loadedGroupIds()).toEqual([]);
+  });
+
   it("refuses new groups beyond the coordinator's limit", async () => {
     const topic = new MemoryOffsetsTopic();
     const n = node(topic, 1, { orders: 1 }, { maxGroups: 1 });

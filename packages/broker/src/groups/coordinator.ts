@@ -204,7 +204,7 @@ export class GroupCoordinator {
     if (total >= this.deps.settings.maxGroups) {
       throw new TributaryError("RESOURCE_EXHAUSTED", `this coordinator already holds ${total} groups (the most it may); delete unused groups`);
     }
-    return partition.createEntry(groupId);
+    return partition.createEntry(groupId, this.deps.clock());
   }
 
   /** Writes the group's membership if it changed since it was last written. */
@@ -225,12 +225,15 @@ export class GroupCoordinator {
 
   // ---- Timers ----
 
-  /** Removes members whose session or revocation time ran out, and writes groups left unwritten. */
+  /**
+   * Removes members whose session or revocation time ran out, writes groups left unwritten, and
+   * deletes the offsets of groups empty for longer than the offsets retention.
+   */
   tick(): void {
     const nowMs = this.deps.clock();
     for (const partition of this.partitions.values()) {
       if (partition.status !== "active") continue;
-      for (const entry of partition.groups.values()) {
+      for (const entry of [...partition.groups.values()]) {
         if (entry.deleting) continue;
         for (const { memberId, reason } of entry.group.expire(nowMs)) {
           this.deps.logger.info({ group: entry.group.groupId, member: memberId, reason, groupEpoch: entry.group.groupEpoch }, "removed group member");
@@ -240,8 +243,43 @@ export class GroupCoordinator {
             this.deps.logger.warn({ group: entry.group.groupId, err: errorOf(error) }, "writing group membership failed; will retry");
           });
         }
+        if (entry.group.memberCount > 0) entry.emptySinceMs = nowMs;
+        else if (!entry.expiring) this.expireOffsets(partition, entry, nowMs);
       }
     }
+  }
+
+  /** Tombstones an empty group's offsets past retention; the group itself goes with its last offset. */
+  private expireOffsets(partition: OffsetsPartition, entry: GroupEntry, nowMs: number): void {
+    const retentionMs = this.deps.settings.offsetsRetentionMs;
+    const groupId = entry.group.groupId;
+    const expired: { topic: string; partition: number; value: OffsetValue }[] = [];
+    for (const [topic, byPartition] of entry.offsets) {
+      for (const [p, value] of byPartition) {
+        if (nowMs - Math.max(value.commitTimestampMs, entry.emptySinceMs) >= retentionMs) expired.push({ topic, partition: p, value });
+      }
+    }
+    const total = [...entry.offsets.values()].reduce((sum, byPartition) => sum + byPartition.size, 0);
+    const groupGoes = expired.length === total && nowMs - entry.emptySinceMs >= retentionMs;
+    if (expired.length === 0 && !groupGoes) return;
+    const records: CoordinatorRecord[] = expired.map(({ topic, partition: p }) => ({ key: encodeKey({ type: "offset", groupId, topic, partition: p }), value: null }));
+    if (groupGoes) records.push({ key: encodeKey({ type: "group", groupId }), value: null });
+    entry.expiring = true;
+    partition.writer.write(records).then(
+      () => {
+        entry.expiring = false;
+        for (const { topic, partition: p, value } of expired) {
+          // A commit that landed meanwhile is newer than the one that expired: keep it.
+          if (entry.offsets.get(topic)?.get(p) === value) partition.applyOffset(groupId, topic, p, null);
+        }
+        if (groupGoes && entry.group.memberCount === 0 && entry.offsets.size === 0 && partition.groups.get(groupId) === entry) partition.groups.delete(groupId);
+        this.deps.logger.info({ group: groupId, expiredOffsets: expired.length, groupDeleted: groupGoes }, "expired offsets of an empty group");
+      },
+      (error: unknown) => {
+        entry.expiring = false;
+        this.deps.logger.warn({ group: groupId, err: errorOf(error) }, "expiring offsets failed; will retry");
+      },
+    );
   }
 
   // ---- RPCs ----
@@ -314,6 +352,12 @@ export class GroupCoordinator {
           entry.group.heartbeat({ ...LEAVE, memberId: output.memberId }, this.deps.clock());
         }
         throw error;
+      }
+      if (request.memberEpoch === 0 || request.memberEpoch === -1) {
+        this.deps.logger.info(
+          { group: request.groupId, member: output.memberId, memberEpoch: output.memberEpoch, groupEpoch: entry.group.groupEpoch, members: entry.group.memberCount, clientId: request.clientId },
+          request.memberEpoch === 0 ? "member joined" : "member left",
+        );
       }
       return {
         error: NO_ERROR,

@@ -71,19 +71,20 @@ function harness(topics: Record<string, number> = { orders: 6 }, settings: Group
 
 /** The safety property of incremental rebalancing: no partition is ever held by two members. */
 function expectNoDoubleOwnership(members: GroupMember[]): void {
-  for (let i = 0; i < members.length; i++) {
-    for (let j = i + 1; j < members.length; j++) {
-      const a = union(members[i]!.assigned, members[i]!.pendingRevocation);
-      const b = union(members[j]!.assigned, members[j]!.pendingRevocation);
-      expect(overlaps(a, b), `${members[i]!.memberId} and ${members[j]!.memberId} share a partition`).toBe(false);
-    }
-  }
+  expectHeldDisjoint(new Map(members.map((m) => [m.memberId, union(m.assigned, m.pendingRevocation)])));
 }
 
 function expectHeldDisjoint(held: Map<string, Assignment>): void {
-  const entries = [...held];
-  for (let i = 0; i < entries.length; i++) {
-    for (let j = i + 1; j < entries.length; j++) expect(overlaps(entries[i]![1], entries[j]![1]), `${entries[i]![0]} and ${entries[j]![0]} consume the same partition`).toBe(false);
+  const holders = new Map<string, string>();
+  for (const [memberId, assignment] of held) {
+    for (const [topic, partitions] of assignment) {
+      for (const partition of partitions) {
+        const key = `${topic}-${partition}`;
+        const other = holders.get(key);
+        if (other !== undefined) expect.fail(`${other} and ${memberId} both hold ${key}`);
+        holders.set(key, memberId);
+      }
+    }
   }
 }
 
@@ -327,7 +328,7 @@ describe("consumer group membership", () => {
 
 describe("consumer group under random churn", () => {
   it("never lets two members consume one partition, and settles with every partition assigned", () => {
-    for (let seed = 1; seed <= 25; seed++) {
+    for (let seed = 1; seed <= 15; seed++) {
       let state = seed;
       const random = (n: number): number => {
         state = (state * 1_103_515_245 + 12_345) % 2 ** 31;

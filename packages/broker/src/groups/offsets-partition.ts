@@ -13,6 +13,10 @@ export interface GroupEntry {
   writtenVersion: number;
   /** Set while DeleteGroups' tombstones are being written: the group takes no requests. */
   deleting: boolean;
+  /** When the group last had no members (or was loaded without any): offsets retention counts from here. */
+  emptySinceMs: number;
+  /** Set while expired offsets' tombstones are being written. */
+  expiring: boolean;
 }
 
 export type PartitionStatus = "loading" | "active";
@@ -43,15 +47,24 @@ export class OffsetsPartition {
     return this.groups.get(groupId);
   }
 
-  createEntry(groupId: string): GroupEntry {
+  createEntry(groupId: string, nowMs: number): GroupEntry {
     if (this.groups.has(groupId)) throw new Error(`assertion: group ${groupId} created twice`);
-    const entry: GroupEntry = { group: new ConsumerGroup(groupId, this.settings, this.env), offsets: new Map(), writtenVersion: 0, deleting: false };
+    const entry: GroupEntry = {
+      group: new ConsumerGroup(groupId, this.settings, this.env),
+      offsets: new Map(),
+      writtenVersion: 0,
+      deleting: false,
+      emptySinceMs: nowMs,
+      expiring: false,
+    };
     this.groups.set(groupId, entry);
     return entry;
   }
 
   private entryForLoad(groupId: string): GroupEntry {
-    return this.groups.get(groupId) ?? this.createEntry(groupId);
+    // Retention of a loaded empty group counts from the load, as this coordinator cannot know
+    // when the group emptied; finishLoad sets the time.
+    return this.groups.get(groupId) ?? this.createEntry(groupId, 0);
   }
 
   /** Applies one record read back from the partition, in log order. */
@@ -105,6 +118,7 @@ export class OffsetsPartition {
 
   /** Ends loading: groups get their members back, with session timers starting now. */
   finishLoad(nowMs: number): void {
+    for (const entry of this.groups.values()) entry.emptySinceMs = nowMs;
     for (const [groupId, snapshot] of this.loadedSnapshots) {
       const entry = this.entryForLoad(groupId);
       entry.group.restore(snapshot, nowMs);

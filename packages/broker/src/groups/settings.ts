@@ -19,6 +19,8 @@ export interface CoordinatorSettings extends GroupSettings {
   loadRetryMs: number;
   /** How often session and revocation deadlines are checked. */
   tickIntervalMs: number;
+  /** Kafka's offsets.retention.minutes: an empty group's offsets older than this (counted from the later of the commit and the group emptying) are deleted. */
+  offsetsRetentionMs: number;
 }
 
 export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
@@ -40,6 +42,7 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
   loadReadBytes: 4 * 1024 * 1024,
   loadRetryMs: 50,
   tickIntervalMs: 200,
+  offsetsRetentionMs: 7 * 24 * 60 * 60 * 1000,
 };
 
 type GroupConfigKeys =
@@ -47,7 +50,8 @@ type GroupConfigKeys =
   | "group.consumer.min.session.timeout.ms"
   | "group.consumer.max.session.timeout.ms"
   | "group.consumer.heartbeat.interval.ms"
-  | "group.consumer.assignors";
+  | "group.consumer.assignors"
+  | "offsets.retention.minutes";
 
 /** Settings from the broker's resolved config; anything not configurable keeps its default. */
 export function coordinatorSettingsFromConfig(config: Pick<ServerConfigValues, GroupConfigKeys>, overrides: Partial<CoordinatorSettings> = {}): CoordinatorSettings {
@@ -59,6 +63,7 @@ export function coordinatorSettingsFromConfig(config: Pick<ServerConfigValues, G
     maxSessionTimeoutMs: config["group.consumer.max.session.timeout.ms"],
     heartbeatIntervalMs: config["group.consumer.heartbeat.interval.ms"],
     assignors: assignors.length > 0 ? assignors : DEFAULT_COORDINATOR_SETTINGS.assignors,
+    offsetsRetentionMs: config["offsets.retention.minutes"] * 60_000,
     ...overrides,
   };
 }
