@@ -1,0 +1,177 @@
+// pnpm bench:broker — 1 controller and 3 brokers as separate processes, driven by a raw
+// produce loop: batches of 100-byte records, replication factor 3, acks=all, 6 partitions,
+// many requests in flight. Prints one JSON line: records/s and MB/s in, the replication lag
+// at the end (leader log end minus high watermark, summed), and each broker's peak RSS.
+//
+// Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (4 per broker),
+//      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers).
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const require = createRequire(new URL("../../packages/broker/package.json", import.meta.url));
+const grpc = require("@grpc/grpc-js");
+const protocol = await import(pathToFileURL(require.resolve("@tributary/protocol")).href);
+const records = await import(pathToFileURL(require.resolve("@tributary/records")).href);
+const CONTROLLER_MAIN = new URL("../../packages/controller/dist/main.js", import.meta.url).pathname;
+const BROKER_MAIN = new URL("../../packages/broker/dist/main.js", import.meta.url).pathname;
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const RECORDS_PER_BATCH = Number(process.env.BENCH_RECORDS_PER_BATCH ?? 2000);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
+const RECORD_BYTES = Number(process.env.BENCH_RECORD_BYTES ?? 100);
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+const TOPIC = "bench";
+const BROKER_IDS = [1, 2, 3];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const root = mkdtempSync(join(tmpdir(), "tributary-broker-bench-"));
+const children = [];
+process.on("exit", () => { for (const c of children) try { c.kill("SIGKILL"); } catch {} });
+
+function startProcess(main, configFile, name) {
+  const args = [...(PROFILE_DIR && name.startsWith("broker") ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), main, "--config", configFile];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const onData = (chunk) => {
+      seen = (seen + chunk.toString()).slice(-4096);
+      if (seen.includes('"msg":"listening"')) {
+        child.stdout.off("data", onData);
+        child.stdout.resume();
+        resolve({ child, exited });
+      }
+    };
+    child.stdout.on("data", onData);
+    exited.then((code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+const controllerPort = await freePort();
+const voters = `3001@127.0.0.1:${controllerPort}`;
+const controllerConfig = join(root, "controller.properties");
+writeFileSync(controllerConfig, [`node.id=3001`, `listeners=CONTROLLER://127.0.0.1:${controllerPort}`, `controller.quorum.voters=${voters}`, `metadata.log.dir=${join(root, "controller")}`].join("\n") + "\n");
+await startProcess(CONTROLLER_MAIN, controllerConfig, "controller");
+const brokerPorts = new Map();
+const brokers = new Map();
+for (const id of BROKER_IDS) brokerPorts.set(id, await freePort());
+if (PROFILE_DIR) mkdirSync(PROFILE_DIR, { recursive: true });
+await Promise.all(BROKER_IDS.map(async (id) => {
+  const file = join(root, `broker-${id}.properties`);
+  writeFileSync(file, [`broker.id=${id}`, `listeners=PLAINTEXT://127.0.0.1:${brokerPorts.get(id)}`, `controller.quorum.voters=${voters}`, `log.dirs=${join(root, `broker-${id}`)}`, "min.insync.replicas=2"].join("\n") + "\n");
+  brokers.set(id, await startProcess(BROKER_MAIN, file, `broker-${id}`));
+}));
+
+const v1 = protocol.tributaryV1();
+const clientOptions = { "grpc.max_receive_message_length": 256 << 20, "grpc.max_send_message_length": 256 << 20 };
+const brokerClients = new Map(BROKER_IDS.map((id) => [id, new v1.Broker(`127.0.0.1:${brokerPorts.get(id)}`, grpc.credentials.createInsecure(), clientOptions)]));
+const admin = new v1.Admin(`127.0.0.1:${brokerPorts.get(1)}`, grpc.credentials.createInsecure(), clientOptions);
+const unary = (client, method, request, timeoutMs = 30_000) => new Promise((resolve, reject) => {
+  client[method](request, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+});
+
+// Wait for the brokers, create the topic, wait for full ISRs.
+for (;;) {
+  const m = await unary(brokerClients.get(1), "Metadata", { allTopics: true }).catch(() => null);
+  if (m && m.brokers.length === 3) break;
+  await sleep(100);
+}
+const created = await unary(admin, "CreateTopics", { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" }, assignments: [] }], timeoutMs: 10_000 });
+if (protocol.errorCodeOf(created.topics[0].error) !== "NONE") throw new Error(`create topic: ${JSON.stringify(created.topics[0].error)}`);
+let leaders;
+for (;;) {
+  const m = await unary(brokerClients.get(1), "Metadata", { topics: [TOPIC] });
+  const parts = m.topics[0]?.partitions ?? [];
+  if (parts.length === PARTITIONS && parts.every((p) => p.leader > 0 && p.isr.length === 3)) {
+    leaders = new Map(parts.map((p) => [p.partition, p.leader]));
+    break;
+  }
+  await sleep(100);
+}
+
+// One encoded batch per partition, reused: the broker stamps offsets into its own copy.
+const value = Buffer.alloc(RECORD_BYTES, 0x61);
+const now = Date.now();
+const batch = records.encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, () => ({ key: null, value, timestampMs: now })) });
+const requestsByBroker = new Map();
+for (const [partition, leader] of leaders) {
+  const list = requestsByBroker.get(leader) ?? [];
+  list.push({ partition, records: batch });
+  requestsByBroker.set(leader, list);
+}
+
+let ackedRecords = 0;
+let ackedBytes = 0;
+let errors = 0;
+const errorCodes = {};
+let running = true;
+const started = Date.now();
+async function loop(brokerId, partitions) {
+  const client = brokerClients.get(brokerId);
+  while (running) {
+    const response = await unary(client, "Produce", { acks: -1, timeoutMs: 30_000, topics: [{ name: TOPIC, partitions }] }).catch((e) => ({ failed: e }));
+    if (response.failed) { errors++; errorCodes[response.failed.code] = (errorCodes[response.failed.code] ?? 0) + 1; continue; }
+    for (const p of response.topics[0].partitions) {
+      const code = protocol.errorCodeOf(p.error);
+      if (code === "NONE") {
+        ackedRecords += RECORDS_PER_BATCH;
+        ackedBytes += batch.length;
+      } else {
+        errors++;
+        errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+      }
+    }
+  }
+}
+const loops = [];
+for (const [brokerId, partitions] of requestsByBroker) for (let i = 0; i < IN_FLIGHT; i++) loops.push(loop(brokerId, partitions));
+await sleep(SECONDS * 1000);
+running = false;
+const elapsedMs = Date.now() - started;
+await Promise.all(loops);
+
+// Replication lag: the leaders' log end minus high watermark once the producers stopped.
+let lagRecords = 0;
+for (const [partition, leader] of leaders) {
+  const r = await unary(brokerClients.get(leader), "Fetch", { replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1, topics: [{ topic: TOPIC, partitions: [{ partition, fetchOffset: "0", partitionMaxBytes: 1, currentLeaderEpoch: -1 }] }] });
+  const p = r.topics[0].partitions[0];
+  lagRecords += Number(p.logEndOffset) - Number(p.highWatermark);
+}
+const peakRssMb = {};
+for (const [id, { child }] of brokers) {
+  const status = readFileSync(`/proc/${child.pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  peakRssMb[`broker${id}`] = Math.round(kb / 1024);
+}
+for (const client of brokerClients.values()) client.close();
+admin.close();
+// SIGTERM so --cpu-prof writes its profile; then make sure nothing is left.
+await Promise.all([...brokers.values()].map(async ({ child, exited }) => { child.kill("SIGTERM"); await Promise.race([exited, sleep(15_000)]); }));
+for (const c of children) try { c.kill("SIGKILL"); } catch {}
+rmSync(root, { recursive: true, force: true });
+console.log(JSON.stringify({
+  bench: "broker", seconds: Math.round(elapsedMs / 100) / 10, partitions: PARTITIONS, replicationFactor: 3, acks: "all",
+  recordBytes: RECORD_BYTES, recordsPerBatch: RECORDS_PER_BATCH, inFlightPerBroker: IN_FLIGHT,
+  recordsPerSec: Math.round(ackedRecords / (elapsedMs / 1000)),
+  mbPerSecIn: Math.round((ackedBytes / (elapsedMs / 1000) / 1e6) * 10) / 10,
+  errors, errorCodes, replicationLagRecords: lagRecords, peakRssMb,
+}));
+process.exit(0);
