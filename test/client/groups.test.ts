@@ -6,8 +6,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { serializers, type Producer } from "../../packages/client/dist/index.js";
+import { serializers } from "../../packages/client/dist/index.js";
 import { startClientCluster, waitFor, type ClientCluster } from "./support.js";
+import { startWriter } from "./writer.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SESSION_TIMEOUT_MS = 4_000;
@@ -49,28 +50,6 @@ function startMember(name: string, groupId: string, topic: string): MemberProces
 async function stopMember(member: MemberProcess, signal: NodeJS.Signals): Promise<void> {
   if (member.child.exitCode === null && member.child.signalCode === null) member.child.kill(signal);
   await member.exited;
-}
-
-/** Writes `value = sequence` records until stopped; returns every acknowledged (partition, offset, value). */
-function startWriter(producer: Producer<string | null, string | null>, topic: string): { stop(): Promise<Array<[number, number, string]>> } {
-  const acked: Array<[number, number, string]> = [];
-  let running = true;
-  let sequence = 0;
-  const loop = (async () => {
-    while (running) {
-      const batch = Array.from({ length: 20 }, () => ({ topic, key: `k${sequence % 97}`, value: String(sequence++) }));
-      const metas = await producer.sendBatch(batch);
-      metas.forEach((m, i) => acked.push([m.partition, Number(m.offset), batch[i]!.value]));
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return acked;
-    },
-  };
 }
 
 /** What a member's rebalance listener says it owns now. */
