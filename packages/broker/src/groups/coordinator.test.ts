@@ -322,6 +322,7 @@ describe("group coordinator membership and offsets", () => {
     await lead(topic, n, 1);
     const a = await heartbeat(n, { sessionTimeoutMs: 2_000 });
     const b = await heartbeat(n, { sessionTimeoutMs: 60_000 });
+    expect(topic.records(PARTITION)).toHaveLength(2);
     n.advance(2_000);
     n.coordinator.tick();
     await until(() => topic.records(PARTITION).length >= 3);
@@ -361,6 +362,20 @@ describe("group coordinator membership and offsets", () => {
     expect(responses.every((r) => r.error!.code === "NONE")).toBe(true);
     expect(topic.appendCount - appendsBefore).toBeLessThanOrEqual(2);
     expect(await fetched(n)).toEqual({ 0: "49" });
+  });
+
+  it("writes the membership once for changes made while an append is in flight, and the last record holds them all", async () => {
+    const topic = new MemoryOffsetsTopic();
+    const n = node(topic, 1, { orders: 8 });
+    await lead(topic, n, 1);
+    const joins = await Promise.all(Array.from({ length: 8 }, () => heartbeat(n, {})));
+    expect(joins.every((j) => j.error!.code === "NONE")).toBe(true);
+    expect(topic.records(PARTITION).length).toBeLessThan(8);
+    n.coordinator.close();
+    const again = node(topic, 2, { orders: 8 });
+    await lead(topic, again, 2, 2);
+    const members = again.coordinator.describeGroups({ groupIds: [GROUP] }).groups![0]!.members!;
+    expect(members.map((m) => m.memberId).sort()).toEqual(joins.map((j) => j.memberId).sort());
   });
 
   it("lists and describes groups with their state, and filters by state", async () => {

@@ -207,20 +207,36 @@ export class GroupCoordinator {
     return partition.createEntry(groupId, this.deps.clock());
   }
 
-  /** Writes the group's membership if it changed since it was last written. */
-  private async persistGroup(partition: OffsetsPartition, entry: GroupEntry): Promise<void> {
-    const version = entry.group.version;
-    if (version === entry.writtenVersion) return;
-    const record: CoordinatorRecord = { key: encodeKey({ type: "group", groupId: entry.group.groupId }), value: encodeGroupValue(entry.group.snapshot()) };
-    const previous = entry.writtenVersion;
-    entry.writtenVersion = version;
-    try {
-      await partition.writer.write([record]);
-    } catch (error) {
-      // Written again by the next change or tick: each record holds the whole membership.
-      if (entry.writtenVersion === version) entry.writtenVersion = previous;
+  /**
+   * Writes the group's membership if it changed since it was last encoded, resolving once the
+   * write carrying the current state is replicated. Each record holds the whole membership, so
+   * the latest one is always a consistent state, and one queued write serves every change made
+   * before it is encoded.
+   */
+  private persistGroup(partition: OffsetsPartition, entry: GroupEntry): Promise<void> {
+    const group = entry.group;
+    if (group.version === entry.writtenVersion) return entry.lastWrite ?? Promise.resolve();
+    if (entry.queuedWrite) return entry.queuedWrite;
+    let encoded = false;
+    const record: CoordinatorRecord = {
+      key: encodeKey({ type: "group", groupId: group.groupId }),
+      // Called when the batch is built, possibly before write() even returns.
+      value: () => {
+        encoded = true;
+        entry.queuedWrite = undefined;
+        entry.writtenVersion = group.version;
+        return encodeGroupValue(group.snapshot());
+      },
+    };
+    const write = partition.writer.write([record]).catch((error: unknown) => {
+      // Written again by the next change or tick.
+      entry.writtenVersion = -1;
+      if (entry.queuedWrite === write) entry.queuedWrite = undefined;
       throw appendErrorToCoordinatorError(error);
-    }
+    });
+    if (!encoded) entry.queuedWrite = write;
+    entry.lastWrite = write;
+    return write;
   }
 
   // ---- Timers ----

@@ -9,8 +9,12 @@ export interface GroupEntry {
   group: ConsumerGroup;
   /** topic -> partition -> committed offset; only offsets whose write completed. */
   offsets: Map<string, Map<number, OffsetValue>>;
-  /** The group version last written (or being written) to the log. */
+  /** The group version last encoded into a write (in flight or done); -1 forces a rewrite. */
   writtenVersion: number;
+  /** That write, so a caller whose change it carries can wait for it. */
+  lastWrite: Promise<void> | undefined;
+  /** A membership write queued but not yet encoded: it will carry any later change too. */
+  queuedWrite: Promise<void> | undefined;
   /** Set while DeleteGroups' tombstones are being written: the group takes no requests. */
   deleting: boolean;
   /** When the group last had no members (or was loaded without any): offsets retention counts from here. */
@@ -53,6 +57,8 @@ export class OffsetsPartition {
       group: new ConsumerGroup(groupId, this.settings, this.env),
       offsets: new Map(),
       writtenVersion: 0,
+      lastWrite: undefined,
+      queuedWrite: undefined,
       deleting: false,
       emptySinceMs: nowMs,
       expiring: false,

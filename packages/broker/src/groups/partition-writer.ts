@@ -1,20 +1,21 @@
 // Writes the coordinator's records to one __consumer_offsets partition, in order, with acks=all.
 // Records queued while an append is in flight go out together in the next batch (group commit),
 // so many commits cost one replicated append, and the order in the log is the order of write().
-// Bounded: at most maxQueuedRecords wait; beyond that write() fails with RESOURCE_EXHAUSTED.
+// A record's value may be a function, called when the record is taken into a batch: a group's
+// membership queued several times while an append is in flight is then written once, as it is
+// by then. Bounded: at most maxQueuedRecords wait; beyond that write() fails with RESOURCE_EXHAUSTED.
 import { TributaryError } from "@tributary/protocol";
 import { encodeBatch, type RecordInput } from "@tributary/records";
 import type { Clock, CoordinatorPartitionAccess } from "./types.js";
 
 export interface CoordinatorRecord {
   key: Buffer;
-  /** null: a tombstone. */
-  value: Buffer | null;
+  /** null: a tombstone; a function: encoded when the record goes into a batch. */
+  value: Buffer | null | (() => Buffer);
 }
 
 interface Pending {
   records: CoordinatorRecord[];
-  bytes: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -45,9 +46,8 @@ export class PartitionWriter {
     if (this.queuedRecords + records.length > this.limits.maxQueuedRecords) {
       return Promise.reject(new TributaryError("RESOURCE_EXHAUSTED", `offsets partition ${this.partition} has ${this.queuedRecords} records waiting to be written; back off and retry`));
     }
-    const bytes = records.reduce((sum, r) => sum + r.key.length + (r.value?.length ?? 0), 0);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, bytes, resolve, reject });
+      this.queue.push({ records, resolve, reject });
       this.queuedRecords += records.length;
       if (!this.flushing) void this.flush();
     });
@@ -64,9 +64,7 @@ export class PartitionWriter {
     this.flushing = true;
     try {
       while (this.queue.length > 0 && !this.closedError) {
-        const taken = this.takeBatch();
-        const nowMs = this.clock();
-        const inputs: RecordInput[] = taken.flatMap((p) => p.records.map((r) => ({ key: r.key, value: r.value, timestampMs: nowMs })));
+        const { taken, inputs } = this.takeBatch();
         try {
           await this.access.appendCommitted(this.partition, encodeBatch({ records: inputs }));
           for (const pending of taken) pending.resolve();
@@ -79,17 +77,22 @@ export class PartitionWriter {
     }
   }
 
-  private takeBatch(): Pending[] {
+  /** Takes whole writes up to maxBatchBytes (at least one), encoding deferred values now. */
+  private takeBatch(): { taken: Pending[]; inputs: RecordInput[] } {
     const taken: Pending[] = [];
+    const inputs: RecordInput[] = [];
+    const timestampMs = this.clock();
     let bytes = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (taken.length > 0 && bytes + next.bytes > this.limits.maxBatchBytes) break;
-      this.queue.shift();
+    while (this.queue.length > 0 && (taken.length === 0 || bytes < this.limits.maxBatchBytes)) {
+      const next = this.queue.shift()!;
       this.queuedRecords -= next.records.length;
       taken.push(next);
-      bytes += next.bytes;
+      for (const record of next.records) {
+        const value = typeof record.value === "function" ? record.value() : record.value;
+        bytes += record.key.length + (value?.length ?? 0);
+        inputs.push({ key: record.key, value, timestampMs });
+      }
     }
-    return taken;
+    return { taken, inputs };
   }
 }
