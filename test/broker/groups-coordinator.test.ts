@@ -2,7 +2,8 @@
 // SDK's own end-to-end tests come through @tributary/client): members go 1 -> 3 -> 2 on a
 // 6-partition topic with no partition ever held by two members and none moving needlessly; then
 // the coordinator broker is killed with SIGKILL and a surviving broker takes over the group with
-// its committed offsets and its members' epochs.
+// its committed offsets and its members' epochs; then a member goes silent (as a consumer killed
+// with SIGKILL does) and its partitions move to the other within the session timeout.
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,7 @@ const grpc = createRequire(path.join(REPO, "packages/broker/package.json"))("@gr
 const GROUP = "groups-process-test";
 const TOPIC = "orders";
 const PARTITIONS = 6;
+const SESSION_TIMEOUT_MS = 3_000;
 
 interface GroupsClient {
   findCoordinator(r: v1.FindCoordinatorRequest): Promise<v1.FindCoordinatorResponse__Output>;
@@ -63,6 +65,7 @@ class SimulatedMember {
       memberEpoch: this.epoch,
       clientId: "groups-test",
       rebalanceTimeoutMs: 30_000,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
       subscribedTopicNames: [TOPIC],
       subscriptionChanged: this.epoch === 0,
       ownedPartitions: this.owned.size > 0 ? [{ topic: TOPIC, partitions: [...this.owned].sort() }] : [],
@@ -217,5 +220,21 @@ describe("group coordinator in broker processes", () => {
     const described = (await groups.describeGroups({ groupIds: [GROUP] })).groups[0]!;
     expect(described.state).toBe("Stable");
     expect(described.members.map((m) => m.memberId).sort()).toEqual(["member-a", "member-b"]);
+
+    // b goes silent: the new coordinator's session timer (restarted at load) removes it and a
+    // takes its partitions; the offsets b committed are where a will start.
+    const silentSinceMs = Date.now();
+    await cluster.waitFor(
+      async () => {
+        const response = await a.heartbeat();
+        expect(errorCode(response.error)).toBe("NONE");
+        return a.owned.size === PARTITIONS;
+      },
+      { timeoutMs: 20_000, intervalMs: 250, message: "the silent member's partitions to move" },
+    );
+    expect(Date.now() - silentSinceMs).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS - 500);
+    const after = (await groups.describeGroups({ groupIds: [GROUP] })).groups[0]!;
+    expect(after.members.map((m) => m.memberId)).toEqual(["member-a"]);
+    expect((await b.heartbeat()).error?.code).toBe("UNKNOWN_MEMBER_ID");
   });
 });
