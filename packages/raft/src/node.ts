@@ -290,7 +290,8 @@ export class RaftNode {
     );
     this.inFlight = null;
     this.log.markDurable(inFlight.lastEntry, inFlight.installedSnapshotIndex);
-    if (inFlight.appliedTo !== null) this.log.appliedTo(inFlight.appliedTo);
+    // A snapshot installed after this Ready was handed out may already have moved past these entries.
+    if (inFlight.appliedTo !== null && inFlight.appliedTo > this.log.applied) this.log.appliedTo(inFlight.appliedTo);
     // The leader's own durable entries count towards the quorum only now.
     if (this.currentRole === "leader" && this.maybeCommit()) this.broadcastAppends(true);
   }
