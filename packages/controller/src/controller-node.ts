@@ -7,7 +7,7 @@ import { type Entry, type RaftDriver, RaftError, type SoftState } from "@tributa
 import type { Logger } from "pino";
 import type { ControllerSettings } from "./controller-context.js";
 import { type WireError, wireError } from "./errors.js";
-import { encodeBatch } from "./metadata-records.js";
+import { ProposalBatcher } from "./proposal-batcher.js";
 import type { MetadataLog } from "./metadata-log.js";
 import { type ControllerWrite, QuorumController } from "./quorum-controller.js";
 
@@ -34,9 +34,13 @@ export interface ControllerNodeOptions {
 
 interface ActiveState {
   controller: QuorumController;
+  batcher: ProposalBatcher;
   inflight: number;
   valid: boolean;
 }
+
+/** Records per Raft entry when writes are grouped (a bound on one entry's size). */
+const MAX_RECORDS_PER_ENTRY = 4_096;
 
 export class ControllerNode {
   private driver: RaftDriver | null = null;
@@ -90,7 +94,9 @@ export class ControllerNode {
       nowMs: this.options.nowMs(),
       newTopicId: this.options.newTopicId,
     });
-    this.active = { controller, inflight: 0, valid: true };
+    const driver = this.driver!;
+    const batcher = new ProposalBatcher((data) => driver.propose(data), MAX_RECORDS_PER_ENTRY);
+    this.active = { controller, batcher, inflight: 0, valid: true };
     this.options.log.info({ term, committedOffset: this.options.metadataLog.committedOffset }, "active controller");
     void this.commit(this.active, controller.activate(this.options.nowMs()));
     for (const wake of this.activationWaiters.splice(0)) wake();
@@ -105,10 +111,9 @@ export class ControllerNode {
 
   /** Proposes a write's records and resolves once they (and everything before) have committed. */
   private async commit<R>(state: ActiveState, write: ControllerWrite<R>): Promise<R> {
-    const driver = this.driver!;
     state.inflight++;
     try {
-      if (write.records.length > 0) await driver.propose(encodeBatch(write.baseOffset, write.records));
+      if (write.records.length > 0) await state.batcher.add(write.baseOffset, write.records);
       await this.options.metadataLog.waitForOffset(write.waitForOffset);
       return write.response;
     } catch (error) {

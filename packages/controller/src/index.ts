@@ -9,7 +9,7 @@ export {
 export { ControllerError } from "./errors.js";
 export { placeReplicas, rackAlternatedOrder, type PlacementBroker } from "./placement.js";
 export { validateTopicName, MAX_TOPIC_NAME_LENGTH } from "./topic-validation.js";
-export { applyBatch, batchCodec, encodeBatch, snapshotCodec } from "./metadata-records.js";
+export { applyBatch, batchCodec, cloneImage, encodeBatch, snapshotCodec } from "./metadata-records.js";
 export { startController, runController, type RunningController, type StartControllerOptions } from "./process.js";
 export {
   resolveControllerConfig,

@@ -35,6 +35,7 @@ export function validateReplicationFactor(replicationFactor: number, liveBrokerC
 
 /** Checks a topic's config overrides as a whole (keys and values); INVALID_CONFIG otherwise. */
 export function validateTopicConfigs(overrides: Record<string, string>, server: ServerConfigValues): void {
+  if (Object.keys(overrides).length === 0) return; // nothing to check: defaults are valid by definition
   try {
     resolveTopicConfig(overrides, server);
   } catch (error) {
