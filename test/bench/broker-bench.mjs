@@ -81,7 +81,7 @@ await Promise.all(BROKER_IDS.map(async (id) => {
 }));
 
 const v1 = protocol.tributaryV1();
-const clientOptions = { "grpc.max_receive_message_length": 256 << 20, "grpc.max_send_message_length": 256 << 20 };
+const clientOptions = { "grpc.max_receive_message_length": 256 << 20, "grpc.max_send_message_length": 256 << 20, "grpc-node.flow_control_window": 16 << 20 };
 const brokerClients = new Map(BROKER_IDS.map((id) => [id, new v1.Broker(`127.0.0.1:${brokerPorts.get(id)}`, grpc.credentials.createInsecure(), clientOptions)]));
 const admin = new v1.Admin(`127.0.0.1:${brokerPorts.get(1)}`, grpc.credentials.createInsecure(), clientOptions);
 const unary = (client, method, request, timeoutMs = 30_000) => new Promise((resolve, reject) => {
@@ -118,6 +118,16 @@ for (const [partition, leader] of leaders) {
   requestsByBroker.set(leader, list);
 }
 
+// CPU seconds a process has used (utime + stime from /proc), to report cost per record,
+// which unlike records/s does not depend on what else the machine is running.
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const brokerCpuAtStart = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid), 0);
+const selfCpuAtStart = process.cpuUsage();
+let latencyTotalMs = 0;
+let latencyCount = 0;
 let ackedRecords = 0;
 let ackedBytes = 0;
 let errors = 0;
@@ -127,7 +137,10 @@ const started = Date.now();
 async function loop(brokerId, partitions) {
   const client = brokerClients.get(brokerId);
   while (running) {
+    const sentAt = performance.now();
     const response = await unary(client, "Produce", { acks: -1, timeoutMs: 30_000, topics: [{ name: TOPIC, partitions }] }).catch((e) => ({ failed: e }));
+    latencyTotalMs += performance.now() - sentAt;
+    latencyCount++;
     if (response.failed) { errors++; errorCodes[response.failed.code] = (errorCodes[response.failed.code] ?? 0) + 1; continue; }
     for (const p of response.topics[0].partitions) {
       const code = protocol.errorCodeOf(p.error);
@@ -147,6 +160,9 @@ await sleep(SECONDS * 1000);
 running = false;
 const elapsedMs = Date.now() - started;
 await Promise.all(loops);
+const brokerCpu = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid), 0) - brokerCpuAtStart;
+const selfCpu = process.cpuUsage(selfCpuAtStart);
+const loadAverage = (await import("node:os")).loadavg()[0];
 
 // Replication lag: the leaders' log end minus high watermark once the producers stopped.
 let lagRecords = 0;
@@ -173,5 +189,9 @@ console.log(JSON.stringify({
   recordsPerSec: Math.round(ackedRecords / (elapsedMs / 1000)),
   mbPerSecIn: Math.round((ackedBytes / (elapsedMs / 1000) / 1e6) * 10) / 10,
   errors, errorCodes, replicationLagRecords: lagRecords, peakRssMb,
+  meanProduceLatencyMs: Math.round(latencyTotalMs / Math.max(1, latencyCount)),
+  brokerCpuSecondsPerMillionRecords: Math.round((brokerCpu / Math.max(1, ackedRecords)) * 1e6 * 100) / 100,
+  clientCpuSecondsPerMillionRecords: Math.round(((selfCpu.user + selfCpu.system) / 1e6 / Math.max(1, ackedRecords)) * 1e6 * 100) / 100,
+  loadAverage1m: Math.round(loadAverage * 10) / 10,
 }));
 process.exit(0);

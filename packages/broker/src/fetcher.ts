@@ -10,6 +10,7 @@ import { addressOf } from "./controller-client.js";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./partition-state.js";
 import type { FollowerFetchers } from "./replica-manager.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "./server.js";
 
 export interface FetcherSettings {
   brokerId: number;
@@ -48,6 +49,8 @@ class ReplicaFetcher {
       "grpc.max_send_message_length": settings.maxMessageBytes,
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 1000,
+      // Fetch responses carry megabytes: a 64 KiB window would cost a round trip per 64 KiB.
+      "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
     });
   }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `node packages/broker/dist/main.js --config server.properties [--override key=value ...]`
+import "./v8-flags.js";
 import { runBroker, parseBrokerArgs } from "./process.js";
 
 try {

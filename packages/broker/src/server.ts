@@ -16,6 +16,13 @@ import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler
 import { handleProduce } from "./produce-handler.js";
 import type { ProducerIdManager } from "./producer-ids.js";
 
+/**
+ * HTTP/2 flow-control window for data the broker receives (per stream and per connection).
+ * Node's default of 64 KiB makes a 1 MB produce request wait for ~16 WINDOW_UPDATE round trips
+ * through a busy event loop; batches are the design, so the window must hold a few of them.
+ */
+export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+
 export interface BrokerServices {
   ctx: BrokerContext;
   admin: AdminService;
@@ -54,6 +61,7 @@ export class BrokerServer {
       ElectLeaders: this.unary("ElectLeaders", (r: v1.ElectLeadersRequest__Output) => admin.electLeaders(r)),
     } satisfies v1.AdminHandlers);
     if (services.groups) this.server.addService(v1Services.Groups.service, services.groups);
+    widenServerWindow(this.server, log);
     this.health.addToServer(this.server);
     new ReflectionService(packageDefinition()).addToServer(this.server);
   }
@@ -86,10 +94,12 @@ export class BrokerServer {
     };
   }
 
-  bind(host: string, port: number): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+  async bind(host: string, port: number): Promise<number> {
+    const boundPort = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
     });
+    widenSessionWindows(this.server, this.log);
+    return boundPort;
   }
 
   setServing(serving: boolean): void {
@@ -109,6 +119,40 @@ export class BrokerServer {
         clearTimeout(timer);
         resolve();
       });
+    });
+  }
+}
+
+// grpc-js has no server option for the receive window (clients have grpc-node.flow_control_window),
+// so these two reach into its http2 server settings. Both are best effort: if a grpc-js upgrade
+// moves the fields, the broker still works, with Node's default window and a warning.
+interface GrpcServerInternals {
+  commonServerOptions?: { settings?: Record<string, unknown> };
+  http2Servers?: Map<{ on(event: "session", listener: (session: { setLocalWindowSize(size: number): void }) => void): void }, unknown>;
+}
+
+function widenServerWindow(server: grpc.Server, log: Logger): void {
+  const internals = server as unknown as GrpcServerInternals;
+  if (!internals.commonServerOptions) {
+    log.warn("cannot set the HTTP/2 stream window on this grpc-js version; large requests will be slower");
+    return;
+  }
+  internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: FLOW_CONTROL_WINDOW_BYTES };
+}
+
+function widenSessionWindows(server: grpc.Server, log: Logger): void {
+  const servers = (server as unknown as GrpcServerInternals).http2Servers;
+  if (!(servers instanceof Map)) {
+    log.warn("cannot set the HTTP/2 connection window on this grpc-js version; large requests will be slower");
+    return;
+  }
+  for (const http2Server of servers.keys()) {
+    http2Server.on("session", (session) => {
+      try {
+        session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+      } catch (error) {
+        log.debug({ err: error }, "cannot widen an HTTP/2 session window");
+      }
     });
   }
 }
