@@ -2,7 +2,7 @@
 // appended batches (assigning offsets like a leader would) and serves them back by offset, with
 // a high watermark a test can hold back, so loading and failover replay real bytes.
 import { TributaryError, type v1 } from "@tributary/protocol";
-import { decodeBatch, iterateBatches, setBaseOffset } from "@tributary/records";
+import { decodeBatch, encodeBatch, iterateBatches, setBaseOffset } from "@tributary/records";
 import { describe, expect, it } from "vitest";
 import { GroupCoordinator } from "./coordinator.js";
 import { offsetsPartitionFor } from "./group-partition.js";
@@ -20,6 +20,8 @@ class MemoryOffsetsTopic implements CoordinatorPartitionAccess {
   readonly listeners = new Set<(change: LeadershipChange) => void>();
   appendCount = 0;
   failAppends: TributaryError | undefined;
+  /** Reads that fail before reads succeed again. */
+  failingReads = 0;
   /** While set, reads wait for it (a slow load). */
   readGate: Promise<void> | undefined;
   ensured = 0;
@@ -44,6 +46,10 @@ class MemoryOffsetsTopic implements CoordinatorPartitionAccess {
 
   async readCommitted(partition: number, fromOffset: number, maxBytes: number): Promise<CommittedRead> {
     if (this.readGate) await this.readGate;
+    if (this.failingReads > 0) {
+      this.failingReads--;
+      throw new TributaryError("KAFKA_STORAGE_ERROR", "read failed");
+    }
     const highWatermark = this.highWatermark(partition);
     const out: Buffer[] = [];
     let bytes = 0;
@@ -106,6 +112,7 @@ function node(topic: MemoryOffsetsTopic, nodeId: number, topics: Record<string, 
     newMemberId: () => `n${nodeId}-member-${++ids}`,
     logger: quiet,
     delay: () => new Promise((resolve) => setImmediate(resolve)),
+    // (Load retries wait through the same delay: no real time passes in these tests.)
   });
   return { coordinator, advance: (ms) => (nowMs += ms), now: () => nowMs };
 }
@@ -221,6 +228,36 @@ describe("group coordinator routing and loading", () => {
     topic.hwLag.set(PARTITION, 0);
     await until(() => second.coordinator.loadedPartitions()[0]?.status === "active");
     expect(await fetched(second)).toEqual({ 0: "2" });
+  });
+
+  it("retries a load that failed to read, answering COORDINATOR_LOAD_IN_PROGRESS meanwhile", async () => {
+    const topic = new MemoryOffsetsTopic();
+    const first = node(topic, 1);
+    await lead(topic, first, 1);
+    await commit(first, "", -1, [{ partition: 3, offset: 33 }]);
+    first.coordinator.close();
+    topic.failingReads = 2;
+    const second = node(topic, 2);
+    second.coordinator.handleLeadershipChange({ partition: PARTITION, isLeader: true, leaderEpoch: 2 });
+    expect((await heartbeat(second, {})).error!.code).toBe("COORDINATOR_LOAD_IN_PROGRESS");
+    await until(() => second.coordinator.loadedPartitions()[0]?.status === "active");
+    expect(topic.failingReads).toBe(0);
+    expect(await fetched(second)).toEqual({ 3: "33" });
+  });
+
+  it("skips a record it cannot read and loads the rest", async () => {
+    const topic = new MemoryOffsetsTopic();
+    const first = node(topic, 1);
+    await lead(topic, first, 1);
+    await commit(first, "", -1, [{ partition: 0, offset: 5 }]);
+    // A membership record with a damaged value (it passed the batch CRC, so it was written so).
+    const key = Buffer.from("0001" + "00000003" + Buffer.from("bad").toString("hex"), "hex");
+    await topic.appendCommitted(PARTITION, encodeBatch({ records: [{ key, value: Buffer.from([0, 0, 0xff]), timestampMs: 0 }] }));
+    await commit(first, "", -1, [{ partition: 1, offset: 6 }]);
+    first.coordinator.close();
+    const second = node(topic, 2);
+    await lead(topic, second, 2, 2);
+    expect(await fetched(second)).toEqual({ 0: "5", 1: "6" });
   });
 
   it("drops its groups on resigning and refuses writes queued for the old term", async () => {

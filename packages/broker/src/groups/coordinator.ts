@@ -143,8 +143,11 @@ export class GroupCoordinator {
       logger.info({ offsetsPartition: partitionIndex, leaderEpoch, loadedGroups: partition.groups.size, ...partition.counts, loadMs: clock() - startedMs }, "loaded offsets partition");
     } catch (error) {
       if (!stillCurrent()) return;
-      logger.warn({ offsetsPartition: partitionIndex, leaderEpoch, err: errorOf(error) }, "loading offsets partition failed; it stays unavailable until leadership changes");
-      this.unload(partition, "load failed");
+      // Clients keep getting COORDINATOR_LOAD_IN_PROGRESS (retriable) while the load is retried.
+      logger.warn({ offsetsPartition: partitionIndex, leaderEpoch, err: errorOf(error) }, "loading offsets partition failed; retrying");
+      writer.close(new TributaryError("COORDINATOR_LOAD_IN_PROGRESS", `offsets partition ${partitionIndex} is still loading`));
+      await this.deps.delay(settings.loadFailureBackoffMs);
+      if (stillCurrent()) void this.load(partitionIndex, leaderEpoch);
     }
   }
 

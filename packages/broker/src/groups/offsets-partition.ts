@@ -3,7 +3,7 @@
 // Pure: records in, state out; the coordinator does the reading and writing.
 import { ConsumerGroup, type GroupEnvironment, type GroupSettings, type GroupSnapshot } from "./group.js";
 import { PartitionWriter } from "./partition-writer.js";
-import { decodeGroupValue, decodeKey, decodeOffsetValue, type OffsetValue } from "./record-format.js";
+import { decodeGroupValue, decodeKey, decodeOffsetValue, type OffsetValue, RecordFormatError } from "./record-format.js";
 
 export interface GroupEntry {
   group: ConsumerGroup;
@@ -73,8 +73,21 @@ export class OffsetsPartition {
     return this.groups.get(groupId) ?? this.createEntry(groupId, 0);
   }
 
-  /** Applies one record read back from the partition, in log order. */
+  /**
+   * Applies one record read back from the partition, in log order. A record this version cannot
+   * read (a newer format, or damaged bytes that passed the batch CRC) is counted and skipped:
+   * one bad record must not keep every group of the partition offline.
+   */
   replay(key: Buffer | null, value: Buffer | null): void {
+    try {
+      this.replayRecord(key, value);
+    } catch (error) {
+      if (!(error instanceof RecordFormatError)) throw error;
+      this.counts.skipped++;
+    }
+  }
+
+  private replayRecord(key: Buffer | null, value: Buffer | null): void {
     const decodedKey = key === null ? undefined : decodeKey(key);
     if (!decodedKey) {
       this.counts.skipped++;

@@ -17,6 +17,8 @@ export interface CoordinatorSettings extends GroupSettings {
   loadReadBytes: number;
   /** Wait between reads while the high watermark catches up with the log end during a load. */
   loadRetryMs: number;
+  /** Wait before loading a partition again after a load failed (a read error). */
+  loadFailureBackoffMs: number;
   /** How often session and revocation deadlines are checked. */
   tickIntervalMs: number;
   /** Kafka's offsets.retention.minutes: an empty group's offsets older than this (counted from the later of the commit and the group emptying) are deleted. */
@@ -41,6 +43,7 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
   maxBatchBytes: 1_000_000,
   loadReadBytes: 4 * 1024 * 1024,
   loadRetryMs: 50,
+  loadFailureBackoffMs: 1_000,
   tickIntervalMs: 200,
   offsetsRetentionMs: 7 * 24 * 60 * 60 * 1000,
 };
