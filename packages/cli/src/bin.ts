@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // The `tributary` executable: runs the command, turns Ctrl-C / SIGTERM into a clean stop, and
 // exits with the command's code (0 ok, 1 failure, 2 usage).
+import * as grpc from "@grpc/grpc-js";
 import { runCli } from "./cli.js";
+
+// grpc-js writes its own diagnostics to stderr ("E No address added ..."); the CLI reports
+// failures itself in one line, so they are shown only with --verbose.
+if (!process.argv.includes("--verbose")) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 const stop = new AbortController();
 let signals = 0;

@@ -27,6 +27,8 @@ describe("error lines", () => {
   it("explains a port in use", () => {
     const inUse = Object.assign(new Error("listen EADDRINUSE: address already in use 0.0.0.0:9092"), { code: "EADDRINUSE" });
     expect(describeFailure(inUse)).toMatch(/^port 9092 is already in use; stop the other process/);
+    const grpcInUse = new Error("No address added out of total 1 resolved errors: [listen EADDRINUSE: address already in use 127.0.0.1:9191]");
+    expect(describeFailure(grpcInUse, { action: "start the controller" })).toMatch(/^cannot start the controller: port 9191 is already in use; /);
   });
 
   it("maps usage errors to exit code 2, through an action too, and others to 1", () => {

@@ -98,11 +98,15 @@ export function describeFailure(error: unknown, context: FailureContext = {}): s
   }
   if (error instanceof TributaryError) {
     const hint = HINTS[error.code];
-    return `${prefix(context)}${error.message} (${error.code})${hint ? `; ${hint}` : ""}`;
+    // The SDK often starts its message with the operation, which the prefix already says.
+    const message = context.action && error.message.startsWith(`${context.action}: `) ? error.message.slice(context.action.length + 2) : error.message;
+    return `${prefix(context)}${message} (${error.code})${hint ? `; ${hint}` : ""}`;
   }
   const code = errnoCode(error);
-  if (code === "EADDRINUSE") {
-    const port = /:(\d+)\b/.exec(error instanceof Error ? error.message : "")?.[1];
+  const text = error instanceof Error ? error.message : String(error);
+  // grpc-js reports a taken port inside its own message, without an errno code.
+  if (code === "EADDRINUSE" || /EADDRINUSE/.test(text)) {
+    const port = /in use:? \S*?:(\d+)\b/.exec(text)?.[1] ?? /:(\d+)\b/.exec(text)?.[1];
     return `${prefix(context)}port ${port ?? ""} is already in use`.replace(/ {2}/, " ") +
       "; stop the other process (`tributary dev` may already be running) or choose other ports";
   }

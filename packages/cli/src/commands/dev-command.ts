@@ -31,23 +31,27 @@ interface DevOptions {
 
 async function runSingleNode(options: DevOptions, context: CommandContext): Promise<void> {
   const { dataDir, brokerPort, controllerPort } = options;
-  const voters = `1@localhost:${controllerPort}`;
+  const voters = `1@127.0.0.1:${controllerPort}`;
   const env = tributaryEnvironment(context.io.env);
   const servers: RunningServer[] = [];
   try {
     servers.push(await startServer("controller", {
-      sources: { env, flags: {
-        "node.id": "1", listeners: `CONTROLLER://:${controllerPort}`, "controller.quorum.voters": voters,
+      env,
+      overrides: {
+        "node.id": "1", listeners: `CONTROLLER://127.0.0.1:${controllerPort}`, "controller.quorum.voters": voters,
         "metadata.log.dir": join(dataDir, "controller-1"),
-      } },
+      },
       logDestination: prettyLogStream("controller 1", context.io.stdout, options.minLevel),
+      logLevel: options.minLevel <= DEBUG_LEVEL ? "debug" : "info",
     }));
     servers.push(await startServer("broker", {
-      sources: { env, flags: {
-        "node.id": "0", listeners: `PLAINTEXT://:${brokerPort}`, "controller.quorum.voters": voters,
-        "log.dirs": join(dataDir, "broker-0"), "offsets.topic.replication.factor": "1",
-      } },
+      env,
+      overrides: {
+        "node.id": "0", listeners: `PLAINTEXT://:${brokerPort}`, "advertised.listeners": `PLAINTEXT://localhost:${brokerPort}`,
+        "controller.quorum.voters": voters, "log.dirs": join(dataDir, "broker-0"), "offsets.topic.replication.factor": "1",
+      },
       logDestination: prettyLogStream("broker 0", context.io.stdout, options.minLevel),
+      logLevel: options.minLevel <= DEBUG_LEVEL ? "debug" : "info",
     }));
     await writeLines(context.io.stdout, formatDevBanner({ brokerPorts: [brokerPort], controllerPort, dataDir }));
     await untilStopped(context.stopSignal);

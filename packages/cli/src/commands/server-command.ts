@@ -2,7 +2,7 @@
 // configured by a properties file, --override key=value flags and TRIBUTARY_* variables.
 import type { Argv } from "yargs";
 import type { CommandContext, CommandModule, Handler } from "../cli.js";
-import { loadServerConfig, parseKeyValuePairs } from "../config/overrides.js";
+import { parseKeyValuePairs, tributaryEnvironment } from "../config/overrides.js";
 import { type ServerRoleName, startServer } from "../dev/servers.js";
 import { stringArg, stringList } from "./args.js";
 
@@ -21,9 +21,11 @@ function untilStopped(signal: AbortSignal): Promise<void> {
 function startHandler(role: ServerRoleName): Handler {
   return async (argv, context: CommandContext) => {
     const overrides = parseKeyValuePairs(stringList(argv, "override"), "--override");
-    const loaded = loadServerConfig(stringArg(argv, "config"), overrides, context.io.env);
-    for (const key of loaded.unknownKeys) context.io.stderr.write(`warning: ignoring unknown config key "${key}"\n`);
-    const server = await startServer(role, { sources: loaded.sources });
+    const configFile = stringArg(argv, "config");
+    const server = await startServer(role, {
+      ...(configFile ? { configFile } : {}), overrides, env: tributaryEnvironment(context.io.env),
+      ...(context.verbose ? { logLevel: "debug" } : {}),
+    });
     try {
       await untilStopped(context.stopSignal);
     } finally {

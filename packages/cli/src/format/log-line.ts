@@ -7,7 +7,8 @@ const LEVEL_NAMES: Readonly<Record<number, string>> = {
 };
 
 // Fields every pino line has, shown in the fixed part of the line or not at all.
-const FIXED_FIELDS = new Set(["level", "time", "msg", "pid", "hostname", "name", "v"]);
+// role and nodeId are what the label already says ("broker 0").
+const FIXED_FIELDS = new Set(["level", "time", "msg", "pid", "hostname", "name", "v", "role", "nodeId"]);
 
 function formatValue(value: unknown): string {
   if (typeof value === "string") return /[\s="]/.test(value) || value === "" ? JSON.stringify(value) : value;
