@@ -45,7 +45,7 @@ describe("tributary command line", () => {
     writeFileSync(file, "broker.id=1\nport=ninety\n");
     const result = await run(["broker", "start", "--config", file]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: bad configuration: ${file}:2: port=ninety: expected a whole number; fix the value and start again\n`);
+    expect(result.stderr).toBe(`error: cannot start the broker: bad configuration: ${file}:2: port=ninety: expected a whole number; fix the value and start again\n`);
   });
 
   it("prints help for every command with exit 0", async () => {
