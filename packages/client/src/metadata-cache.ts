@@ -43,6 +43,8 @@ export class MetadataCache {
   /** Topics whose leaders are known to be wrong; the next refresh is due now. */
   private readonly staleTopics = new Set<string>();
   private lastUpdateMs = -Infinity;
+  /** availablePartitions() answers, dropped whenever leaders or brokers change. */
+  private readonly availableCache = new Map<string, number[]>();
   private metadataOffset = -1;
   clusterId = "";
   controllerId = -1;
@@ -85,6 +87,7 @@ export class MetadataCache {
       if (error === "NONE" && partitions.every((p) => p !== undefined && p.leaderId >= 0)) this.staleTopics.delete(topic.name);
     }
     this.lastUpdateMs = nowMs;
+    this.availableCache.clear();
   }
 
   /** A partition's leader moved (NOT_LEADER_OR_FOLLOWER with a hint): believe the hint if it is newer. */
@@ -97,6 +100,7 @@ export class MetadataCache {
     }
     info.leaderId = hint.nodeId;
     info.leaderEpoch = hint.leaderEpoch;
+    this.availableCache.delete(topic);
     if (hint.endpoint !== null && hint.endpoint.host !== "" && !this.brokers.has(hint.nodeId)) {
       const { host, port } = hint.endpoint;
       this.brokers.set(hint.nodeId, { nodeId: hint.nodeId, host, port, address: addressOf(host, port) });
@@ -142,10 +146,13 @@ export class MetadataCache {
 
   /** Partitions of `topic` with a known leader, for partitioners that prefer available ones. */
   availablePartitions(topic: string): number[] {
+    const cached = this.availableCache.get(topic);
+    if (cached !== undefined) return cached;
     const info = this.topics.get(topic);
     if (info === undefined) return [];
     const available: number[] = [];
     for (const p of info.partitions) if (p !== undefined && p.leaderId >= 0 && this.brokers.has(p.leaderId)) available.push(p.partition);
+    this.availableCache.set(topic, available);
     return available;
   }
 

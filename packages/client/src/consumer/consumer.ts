@@ -342,15 +342,17 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     for (const { key, records, nextPosition } of taken) {
       const state = this.subscriptions.get(key)!;
       const { topic, partition } = state;
+      // Keys, values and header values are views into the fetched bytes, which are never
+      // reused: no copy per record (bytes deserializers hand the view to the caller).
       for (const r of records) {
         out.push({
           topic,
           partition,
           offset: BigInt(r.offset),
-          key: keyDeserializer.deserialize(r.key === null ? null : Buffer.from(r.key), topic),
-          value: valueDeserializer.deserialize(r.value === null ? null : Buffer.from(r.value), topic),
+          key: keyDeserializer.deserialize(r.key, topic),
+          value: valueDeserializer.deserialize(r.value, topic),
           timestamp: r.timestampMs,
-          headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : Buffer.from(h.value) })),
+          headers: r.headers,
         });
       }
       state.position = nextPosition;

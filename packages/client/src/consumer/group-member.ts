@@ -122,7 +122,7 @@ export class GroupMember {
     switch (outcome.kind) {
       case "ok":
         this.failures = 0;
-        if (!this.reconciling && this.membership.state === "stable") this.assignmentApplied();
+        if (!this.reconciling && this.membership.state === "stable" && this.membership.hasReceivedAssignment) this.assignmentApplied();
         this.heartbeatSoon(this.nextIntervalMs());
         return;
       case "reconcile":

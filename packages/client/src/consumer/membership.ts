@@ -41,6 +41,8 @@ export class Membership {
   memberId = "";
   memberEpoch = 0;
   heartbeatIntervalMs = 3_000;
+  /** An answer carried an assignment (possibly empty) since the last join. */
+  hasReceivedAssignment = false;
   private subscription: string[] = [];
   private subscriptionChanged = false;
   private readonly owned = new Set<string>();
@@ -119,6 +121,7 @@ export class Membership {
     if (request.ownedPartitionsSent === true && sameSet(this.owned, fromTopicPartitions(request.ownedPartitions ?? []))) this.ownedChanged = false;
     if (this.state === "joining") this.state = "stable";
     if (!response.assignmentPresent) return { kind: "ok" };
+    this.hasReceivedAssignment = true;
     const target = fromTopicPartitions(response.assignment);
     if (this.state === "reconciling") {
       this.pendingTarget = target;
@@ -174,6 +177,7 @@ export class Membership {
         this.owned.clear();
         this.ownedChanged = true;
         this.memberEpoch = 0;
+        this.hasReceivedAssignment = false;
         if (code === "UNKNOWN_MEMBER_ID") this.memberId = "";
         this.reconcilingTarget = undefined;
         this.pendingTarget = undefined;

@@ -51,6 +51,8 @@ export function partitionKey(topic: string, partition: number): string {
 
 export class RecordAccumulator {
   private readonly queues = new Map<string, PartitionQueue>();
+  /** topic -> queues by partition: the per-record lookup without building a key string. */
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private usedBytes = 0;
   private recordsBuffered = 0;
 
@@ -70,10 +72,16 @@ export class RecordAccumulator {
   }
 
   queue(topic: string, partition: number): PartitionQueue {
-    const key = partitionKey(topic, partition);
-    let queue = this.queues.get(key);
+    let byPartition = this.queuesByTopic.get(topic);
+    if (byPartition === undefined) {
+      byPartition = [];
+      this.queuesByTopic.set(topic, byPartition);
+    }
+    let queue = byPartition[partition];
     if (queue === undefined) {
+      const key = partitionKey(topic, partition);
       queue = { key, topic, partition, batches: [] };
+      byPartition[partition] = queue;
       this.queues.set(key, queue);
     }
     return queue;

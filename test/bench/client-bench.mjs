@@ -1,0 +1,255 @@
+// pnpm bench:client — the SDK against 1 controller + 3 brokers (separate processes), topic of
+// 6 partitions with replication factor 3 (min.insync.replicas 2), 100-byte values. Prints one
+// JSON line:
+//   producer   records/s acknowledged with acks=all (idempotent, sendBatch pipelined), and the
+//              same through send() with one promise per record
+//   consumer   records/s reading it all back through a group (server-side assignment)
+//   latency    end to end (send() -> poll() returns it) at a steady 5,000 records/s, lingerMs 0
+//   clientCpu  records per second of this process's CPU (user+system), the SDK's own cost
+//              whatever the brokers manage
+// Env: BENCH_SECONDS (8: producer phase), BENCH_LATENCY_SECONDS (5), BENCH_RATE (5000),
+//      BENCH_BATCH_SIZE_BYTES (262144), BENCH_LINGER_MS (5). Profile the client with
+//      `node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/client-bench.mjs`.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Tributary, serializers } from "../../packages/client/dist/index.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
+const RATE = Number(process.env.BENCH_RATE ?? 5000);
+const BATCH_SIZE_BYTES = Number(process.env.BENCH_BATCH_SIZE_BYTES ?? 262_144);
+const LINGER_MS = Number(process.env.BENCH_LINGER_MS ?? 5);
+const RECORD_BYTES = 100;
+const PARTITIONS = 6;
+const CONTROLLER_MAIN = new URL("../../packages/controller/dist/main.js", import.meta.url).pathname;
+const BROKER_MAIN = new URL("../../packages/broker/dist/main.js", import.meta.url).pathname;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const root = mkdtempSync(join(tmpdir(), "tributary-client-bench-"));
+const children = [];
+process.on("exit", () => {
+  for (const c of children) try { c.kill("SIGKILL"); } catch {}
+  rmSync(root, { recursive: true, force: true });
+});
+
+function startProcess(main, configFile, name) {
+  const child = spawn(process.execPath, [main, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const onData = (chunk) => {
+      seen = (seen + chunk.toString()).slice(-4096);
+      if (seen.includes('"msg":"listening"')) {
+        child.stdout.off("data", onData);
+        child.stdout.resume();
+        resolve(child);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+}
+
+const controllerPort = await freePort();
+const voters = `3001@127.0.0.1:${controllerPort}`;
+const controllerConfig = join(root, "controller.properties");
+writeFileSync(controllerConfig, [`node.id=3001`, `listeners=CONTROLLER://127.0.0.1:${controllerPort}`, `controller.quorum.voters=${voters}`, `metadata.log.dir=${join(root, "controller")}`].join("\n") + "\n");
+await startProcess(CONTROLLER_MAIN, controllerConfig, "controller");
+const brokerPorts = await Promise.all([1, 2, 3].map(() => freePort()));
+await Promise.all([1, 2, 3].map((id, i) => {
+  const file = join(root, `broker-${id}.properties`);
+  writeFileSync(file, [`broker.id=${id}`, `listeners=PLAINTEXT://127.0.0.1:${brokerPorts[i]}`, `controller.quorum.voters=${voters}`, `log.dirs=${join(root, `broker-${id}`)}`, "offsets.topic.replication.factor=3"].join("\n") + "\n");
+  return startProcess(BROKER_MAIN, file, `broker-${id}`);
+}));
+
+const client = new Tributary({ bootstrapServers: brokerPorts.map((p) => `127.0.0.1:${p}`), clientId: "client-bench" });
+const admin = client.admin();
+for (;;) {
+  const cluster = await admin.describeCluster().catch(() => null);
+  if (cluster && cluster.brokers.filter((b) => !b.fenced).length === 3) break;
+  await sleep(100);
+}
+await admin.createTopics([{ topic: "bench", numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
+await admin.createTopics([{ topic: "latency", numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
+
+const cpuSeconds = (start) => {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+};
+
+// ---- producer: sendBatch, pipelined -------------------------------------------------------
+const value = Buffer.alloc(RECORD_BYTES, 0x61);
+const producer = client.producer({
+  keySerializer: serializers.bytes,
+  valueSerializer: serializers.bytes,
+  acks: "all",
+  lingerMs: LINGER_MS,
+  batchSizeBytes: BATCH_SIZE_BYTES,
+  bufferMemoryBytes: 128 * 1024 * 1024,
+});
+const CHUNK = 5_000;
+const chunk = Array.from({ length: CHUNK }, () => ({ topic: "bench", value }));
+let produced = 0;
+let produceErrors = 0;
+{
+  let running = true;
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const loops = Array.from({ length: 16 }, async () => {
+    while (running) {
+      try {
+        await producer.sendBatch(chunk);
+        produced += CHUNK;
+      } catch {
+        produceErrors++;
+      }
+    }
+  });
+  await sleep(SECONDS * 1000);
+  running = false;
+  await Promise.all(loops);
+  var producerSeconds = (performance.now() - started) / 1000;
+  var producerCpuSeconds = cpuSeconds(cpuStart);
+}
+
+// ---- producer: send() with a promise per record ------------------------------------------
+let sentOne = 0;
+{
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const until = started + Math.min(3, SECONDS) * 1000;
+  while (performance.now() < until) {
+    const pending = [];
+    for (let i = 0; i < 20_000; i++) pending.push(producer.send({ topic: "bench", value }));
+    await Promise.all(pending);
+    sentOne += pending.length;
+  }
+  var sendSeconds = (performance.now() - started) / 1000;
+  var sendCpuSeconds = cpuSeconds(cpuStart);
+}
+await producer.flush();
+const totalInTopic = produced + sentOne;
+
+// ---- consumer: read it all back through a group -------------------------------------------
+const consumer = client.consumer({
+  groupId: "bench-readers",
+  keyDeserializer: serializers.bytes,
+  valueDeserializer: serializers.bytes,
+  autoOffsetReset: "earliest",
+  maxPollRecords: 20_000,
+  fetchMaxBytes: 64 * 1024 * 1024,
+  maxPartitionFetchBytes: 4 * 1024 * 1024,
+});
+await consumer.subscribe(["bench"]);
+let consumed = 0;
+{
+  // The first poll also waits for the group's assignment; time from the first record.
+  while (consumed === 0) consumed += (await consumer.poll(1000)).length;
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const fromConsumed = consumed;
+  const deadline = Date.now() + 120_000;
+  while (consumed < totalInTopic && Date.now() < deadline) consumed += (await consumer.poll(500)).length;
+  var consumerSeconds = (performance.now() - started) / 1000;
+  var consumerCpuSeconds = cpuSeconds(cpuStart);
+  var consumerRecords = consumed - fromConsumed;
+}
+await consumer.close();
+
+// ---- latency at a steady rate, lingerMs 0 -------------------------------------------------
+const LATENCY_ACKS = process.env.BENCH_LATENCY_ACKS === "1" ? 1 : "all";
+const latencyProducer = client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: LATENCY_ACKS, idempotent: LATENCY_ACKS === "all", lingerMs: 0 });
+const latencyConsumer = client.consumer({ groupId: "bench-latency", keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes, autoOffsetReset: "latest", fetchMaxWaitMs: 500 });
+await latencyConsumer.subscribe(["latency"]);
+await latencyConsumer.poll(0); // joined and positioned at the end before the clock starts
+const latenciesMs = [];
+const ackLatenciesMs = [];
+let latencySent = 0;
+{
+  let consuming = true;
+  const consumeLoop = (async () => {
+    while (consuming) {
+      for (const record of await latencyConsumer.poll(100)) {
+        latenciesMs.push(performance.now() - record.value.readDoubleBE(0));
+      }
+    }
+  })();
+  const started = performance.now();
+  const end = started + LATENCY_SECONDS * 1000;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - started) / 1000) * RATE);
+    while (latencySent < due) {
+      const payload = Buffer.alloc(RECORD_BYTES);
+      payload.writeDoubleBE(performance.now(), 0);
+      const sentAt = performance.now();
+      latencyProducer.send({ topic: "latency", value: payload }, () => ackLatenciesMs.push(performance.now() - sentAt));
+      latencySent++;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await latencyProducer.flush();
+  const deadline = Date.now() + 10_000;
+  while (latenciesMs.length < latencySent && Date.now() < deadline) await sleep(20);
+  consuming = false;
+  await consumeLoop;
+}
+await latencyConsumer.close();
+await latencyProducer.close();
+await producer.close();
+await client.close();
+
+latenciesMs.sort((a, b) => a - b);
+ackLatenciesMs.sort((a, b) => a - b);
+const percentileOf = (list, p) => (list.length === 0 ? null : Math.round(list[Math.min(list.length - 1, Math.floor((p / 100) * list.length))] * 100) / 100);
+const percentile = (p) => percentileOf(latenciesMs, p);
+console.log(JSON.stringify({
+  bench: "client",
+  brokers: 3,
+  partitions: PARTITIONS,
+  replicationFactor: 3,
+  recordBytes: RECORD_BYTES,
+  producer: {
+    acks: "all",
+    idempotent: true,
+    lingerMs: LINGER_MS,
+    batchSizeBytes: BATCH_SIZE_BYTES,
+    recordsPerSec: Math.round(produced / producerSeconds),
+    errors: produceErrors,
+    clientCpuRecordsPerSec: Math.round(produced / producerCpuSeconds),
+    sendPerRecordPromiseRecordsPerSec: Math.round(sentOne / sendSeconds),
+    sendClientCpuRecordsPerSec: Math.round(sentOne / sendCpuSeconds),
+  },
+  consumer: {
+    recordsPerSec: Math.round(consumerRecords / consumerSeconds),
+    clientCpuRecordsPerSec: Math.round(consumerRecords / consumerCpuSeconds),
+    readBack: consumed,
+    expected: totalInTopic,
+  },
+  latency: {
+    ratePerSec: RATE,
+    acks: LATENCY_ACKS,
+    lingerMs: 0,
+    sent: latencySent,
+    received: latenciesMs.length,
+    p50Ms: percentile(50),
+    p99Ms: percentile(99),
+    produceAckP50Ms: percentileOf(ackLatenciesMs, 50),
+    produceAckP99Ms: percentileOf(ackLatenciesMs, 99),
+    maxMs: latenciesMs.length === 0 ? null : Math.round(latenciesMs[latenciesMs.length - 1] * 100) / 100,
+  },
+}));
+process.exit(0);
