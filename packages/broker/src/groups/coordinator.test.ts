@@ -451,7 +451,7 @@ describe("group coordinator membership and offsets", () => {
 
   it("deletes an empty group's offsets after the retention, counted from the later of commit and emptying", async () => {
     const topic = new MemoryOffsetsTopic();
-    const n = node(topic, 1, { orders: 4 }, { offsetsRetentionMs: 60_000 });
+    const n = node(topic, 1, { orders: 4 }, { offsetsRetentionMs: 60_000, offsetsRetentionCheckIntervalMs: 10_000 });
     await lead(topic, n, 1);
     const a = await heartbeat(n, {});
     await commit(n, a.memberId!, 1, [{ partition: 0, offset: 1 }]);

@@ -91,6 +91,7 @@ export class GroupCoordinator {
   private readonly partitions = new Map<number, OffsetsPartition>();
   private readonly env: GroupEnvironment;
   private closed = false;
+  private lastRetentionCheckMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.env = { partitionsOf: (topic) => deps.partitionsOf(topic), newMemberId: () => deps.newMemberId() };
@@ -250,6 +251,9 @@ export class GroupCoordinator {
    */
   tick(): void {
     const nowMs = this.deps.clock();
+    // Expiry scans every offset of every empty group: done far less often than session checks.
+    const checkRetention = nowMs - this.lastRetentionCheckMs >= this.deps.settings.offsetsRetentionCheckIntervalMs;
+    if (checkRetention) this.lastRetentionCheckMs = nowMs;
     for (const partition of this.partitions.values()) {
       if (partition.status !== "active") continue;
       for (const entry of [...partition.groups.values()]) {
@@ -263,7 +267,7 @@ export class GroupCoordinator {
           });
         }
         if (entry.group.memberCount > 0) entry.emptySinceMs = nowMs;
-        else if (!entry.expiring) this.expireOffsets(partition, entry, nowMs);
+        else if (checkRetention && !entry.expiring) this.expireOffsets(partition, entry, nowMs);
       }
     }
   }

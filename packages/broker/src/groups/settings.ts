@@ -23,6 +23,8 @@ export interface CoordinatorSettings extends GroupSettings {
   tickIntervalMs: number;
   /** Kafka's offsets.retention.minutes: an empty group's offsets older than this (counted from the later of the commit and the group emptying) are deleted. */
   offsetsRetentionMs: number;
+  /** Kafka's offsets.retention.check.interval.ms: how often empty groups' offsets are checked for expiry. */
+  offsetsRetentionCheckIntervalMs: number;
 }
 
 export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
@@ -46,6 +48,7 @@ export const DEFAULT_COORDINATOR_SETTINGS: CoordinatorSettings = {
   loadFailureBackoffMs: 1_000,
   tickIntervalMs: 200,
   offsetsRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  offsetsRetentionCheckIntervalMs: 60_000,
 };
 
 type GroupConfigKeys =
