@@ -24,6 +24,7 @@ const KNOWN_CODEC_MAX = Math.max(...Object.values(CompressionCodes));
 export interface AppendPlan {
   kind: "append";
   placements: BatchPlacement[];
+  /** The first offset the append answers with: its first batch's, or a repeated prefix's (see duplicateOutcome). */
   firstOffset: number;
   lastOffset: number;
   maxTimestampMs: number;
@@ -32,6 +33,8 @@ export interface AppendPlan {
   producerBatches: ProducerBatchInput[];
   /** Follower only: each batch's partition leader epoch with its base offset, for the epoch cache. */
   epochStarts: { epoch: number; startOffset: number }[];
+  /** Bytes of the buffer before this are repeats and are not written; placements count from here. */
+  writeFromByte: number;
 }
 
 export interface DuplicatePlan {
@@ -75,6 +78,7 @@ export function planLeaderAppend(bytes: Buffer, logEndOffset: number, config: Lo
       }
       const duplicate = producers.check(producerId, producerEpoch, baseSequence, lastOffsetDelta, batchIndex);
       if (duplicate !== null) {
+        if (plan.placements.length > 0) throw mixedDuplicates();
         duplicates.push(duplicate);
         position += checked.sizeBytes;
         continue;
@@ -87,7 +91,7 @@ export function planLeaderAppend(bytes: Buffer, logEndOffset: number, config: Lo
     nextOffset += lastOffsetDelta + 1;
     position += checked.sizeBytes;
   }
-  if (duplicates.length > 0) return duplicateOutcome(duplicates, plan);
+  if (duplicates.length > 0) return duplicateOutcome(duplicates, plan, logEndOffset);
   return plan;
 }
 
@@ -108,22 +112,35 @@ function checkLeaderBatchFields(batchIndex: number, attributes: number, recordCo
 }
 
 /**
- * A retried append is answered with the offsets it got the first time, as Kafka does. A buffer
- * mixing repeats with new batches has no single answer, so it is refused: the producer sends a
- * retried batch alone or with the same batches as before.
+ * A retried append is answered with the offsets it got the first time, as Kafka does. Repeats
+ * must be one contiguous run. When new batches follow them, the repeats must be the end of the
+ * log (a retry of an append a crash cut short after its first batches): the new ones then go
+ * right after, and the answer covers the whole buffer. Any other mix has no single answer.
  */
-function duplicateOutcome(duplicates: ProducerBatch[], plan: AppendPlan): DuplicatePlan {
-  if (plan.placements.length > 0) {
-    throw new StorageError("INVALID_RECORD", `the append repeats ${duplicates.length} already written batches alongside ${plan.placements.length} new ones`, { reason: "mixed-duplicates" });
+function duplicateOutcome(duplicates: ProducerBatch[], plan: AppendPlan, logEndOffset: number): AppendPlan | DuplicatePlan {
+  for (let i = 1; i < duplicates.length; i++) {
+    if (duplicates[i]!.firstOffset !== duplicates[i - 1]!.lastOffset + 1) throw mixedDuplicates();
   }
-  return {
-    kind: "duplicate",
-    firstOffset: Math.min(...duplicates.map((batch) => batch.firstOffset)),
-    lastOffset: Math.max(...duplicates.map((batch) => batch.lastOffset)),
-  };
+  const firstOffset = duplicates[0]!.firstOffset;
+  const lastOffset = duplicates[duplicates.length - 1]!.lastOffset;
+  if (plan.placements.length === 0) return { kind: "duplicate", firstOffset, lastOffset };
+  if (lastOffset + 1 !== logEndOffset) throw mixedDuplicates();
+  plan.firstOffset = firstOffset;
+  plan.writeFromByte = plan.placements[0]!.offsetInBuffer;
+  for (const placement of plan.placements) placement.offsetInBuffer -= plan.writeFromByte;
+  return plan;
 }
 
-/** Writes the planned base offsets and the leader epoch (and log-append time) into the batches. */
+function mixedDuplicates(): StorageError {
+  return new StorageError("INVALID_RECORD",
+    "the append mixes batches already written with new ones in a way that has no single answer; send a retried batch alone or with exactly the batches it was first sent with",
+    { reason: "mixed-duplicates" });
+}
+
+/**
+ * Writes the planned base offsets and the leader epoch (and log-append time) into the batches
+ * of `bytes` (the part of the appended buffer that is written: from plan.writeFromByte on).
+ */
 export function stampLeaderAppend(bytes: Buffer, plan: AppendPlan, leaderEpoch: number, logAppendTimeMs: number | null): void {
   for (const placement of plan.placements) {
     setBaseOffset(bytes, placement.offsetInBuffer, placement.baseOffset);
@@ -174,7 +191,7 @@ export function planFollowerAppend(bytes: Buffer, logEndOffset: number): AppendP
 }
 
 function emptyPlan(firstOffset: number): AppendPlan {
-  return { kind: "append", placements: [], firstOffset, lastOffset: firstOffset - 1, maxTimestampMs: -1, recordCount: 0, producerBatches: [], epochStarts: [] };
+  return { kind: "append", placements: [], firstOffset, lastOffset: firstOffset - 1, maxTimestampMs: -1, recordCount: 0, producerBatches: [], epochStarts: [], writeFromByte: 0 };
 }
 
 function addPlacement(plan: AppendPlan, offsetInBuffer: number, sizeBytes: number, baseOffset: number, lastOffset: number, maxTimestampMs: number, recordCount: number): void {

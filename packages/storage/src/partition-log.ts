@@ -244,10 +244,11 @@ export class PartitionLog {
     if (plan.kind === "duplicate") {
       return { baseOffset: plan.firstOffset, lastOffset: plan.lastOffset, logAppendTimeMs: logAppendTimeMs ?? -1, maxTimestampMs: -1, duplicate: true };
     }
-    stampLeaderAppend(batches, plan, leaderEpoch, logAppendTimeMs);
-    this.writeToActiveSegment(batches, plan.placements, plan.lastOffset);
+    const written = plan.writeFromByte === 0 ? batches : batches.subarray(plan.writeFromByte);
+    stampLeaderAppend(written, plan, leaderEpoch, logAppendTimeMs);
+    this.writeToActiveSegment(written, plan.placements, plan.lastOffset);
     producerAppend.commit();
-    if (this.epochs.assign(leaderEpoch, plan.firstOffset)) this.writeEpochCheckpoint();
+    if (this.epochs.assign(leaderEpoch, plan.placements[0]!.baseOffset)) this.writeEpochCheckpoint();
     this.afterAppend(plan.lastOffset + 1, plan.recordCount);
     return {
       baseOffset: plan.firstOffset,

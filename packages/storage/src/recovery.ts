@@ -52,18 +52,14 @@ const PROBE_FILE = ".writable-probe";
 
 /** Creates the folder if needed and proves it can be written, with a message that says what is wrong. */
 export function ensureWritableFolder(dir: string): void {
+  let stat: fs.Stats | undefined;
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    stat = fs.statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined) fs.mkdirSync(dir, { recursive: true });
   } catch (error) {
     throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} cannot be created: ${(error as Error).message}`, { reason: "not-writable", cause: error });
   }
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(dir);
-  } catch (error) {
-    throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} cannot be read: ${(error as Error).message}`, { reason: "not-readable", cause: error });
-  }
-  if (!stat.isDirectory()) throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} is not a folder`, { reason: "not-a-folder" });
+  if (stat !== undefined && !stat.isDirectory()) throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} is not a folder`, { reason: "not-a-folder" });
   const probe = path.join(dir, PROBE_FILE);
   try {
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);

@@ -503,11 +503,12 @@ export class LogSegment {
     this.bytesSinceLastIndexEntry = 0;
   }
 
-  /** The first batch's timestamp stands for when the segment started filling (the real moment is not stored). */
+  /**
+   * When a segment read from disk started filling is not stored; the moment it was opened
+   * stands in (as Kafka's segment creation time does), so a restart restarts its segmentMs clock.
+   */
   private rollAnchorFromFile(): number | null {
-    if (this.sizeBytesValue === 0) return null;
-    const first = new HeaderReader(this.fd, this.sizeBytesValue, BATCH_HEADER_BYTES).readAt(0);
-    return first !== null && first.maxTimestampMs >= 0 ? first.maxTimestampMs : this.openedAtMs;
+    return this.sizeBytesValue === 0 ? null : this.openedAtMs;
   }
 
   private cutFileAt(position: number): void {
