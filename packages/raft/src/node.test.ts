@@ -238,6 +238,33 @@ describe("snapshots", () => {
     expect(cluster.node(3).lastIndex).toBe(22);
   });
 
+  it("a snapshot arriving while committed entries are being applied supersedes them (found by the simulator)", () => {
+    const cluster = new ManualCluster([1, 2, 3]);
+    cluster.elect(1);
+    // Node 3 stores x1..x3 but never hears that they committed.
+    for (const value of ["x1", "x2", "x3"]) cluster.propose(1, value);
+    cluster.process(1);
+    for (const message of cluster.queue.splice(0)) cluster.deliver(message);
+    cluster.isolate(3);
+    cluster.deliverAll();
+    expect(cluster.node(3).lastIndex).toBe(4);
+    expect(cluster.node(3).commitIndex).toBe(1);
+    for (const value of ["y1", "y2"]) cluster.propose(1, value);
+    cluster.deliverAll();
+    cluster.compact(1);
+    // Node 3 learns commit 4 and starts applying x1..x3; the leader's snapshot lands meanwhile.
+    cluster.heal();
+    cluster.deliver({ type: "Heartbeat", from: 1, to: 3, term: 1, commit: 4, readRound: 0 });
+    const applying = cluster.takeReadyWithoutPersisting(3);
+    expect(applying.committedEntries.map((entry) => entry.index)).toEqual([2, 3, 4]);
+    cluster.deliver({ type: "InstallSnapshot", from: 1, to: 3, term: 1, snapshot: cluster.node(1).latestSnapshot! });
+    cluster.persist(3, applying);
+    cluster.finish(3, applying);
+    cluster.processAll();
+    expect(cluster.node(3).appliedIndex).toBe(6);
+    expect(cluster.applied.get(3)).toEqual(["x1", "x2", "x3", "y1", "y2"]);
+  });
+
   it("re-offers a snapshot whose message was lost", () => {
     const cluster = new ManualCluster([1, 2, 3], { snapshotRetryMs: 60 });
     cluster.elect(1);

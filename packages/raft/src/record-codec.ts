@@ -61,7 +61,7 @@ export function decodeSnapshot(record: Uint8Array): Snapshot {
   return {
     index: safe(view.getBigUint64(HEADER_BYTES), "snapshot index"),
     term: safe(view.getBigUint64(HEADER_BYTES + 8), "snapshot term"),
-    data: record.slice(HEADER_BYTES + 16),
+    data: new Uint8Array(record.subarray(HEADER_BYTES + 16)),
   };
 }
 
@@ -82,7 +82,7 @@ export function decodeEntry(record: Uint8Array, expectedIndex: number): Entry {
   const kindByte = view.getUint8(HEADER_BYTES + 16);
   if (kindByte > 1) throw corrupt(`entry ${index} has unknown kind ${kindByte}`);
   const kind: EntryKind = kindByte === 1 ? "noop" : "normal";
-  return { index, term: safe(view.getBigUint64(HEADER_BYTES + 8), "entry term"), kind, data: record.slice(HEADER_BYTES + 17) };
+  return { index, term: safe(view.getBigUint64(HEADER_BYTES + 8), "entry term"), kind, data: new Uint8Array(record.subarray(HEADER_BYTES + 17)) };
 }
 
 function frame(fieldBytes: number, write: (view: DataView, at: number, bytes: Uint8Array) => void): Uint8Array {
