@@ -102,6 +102,15 @@ describe("LeaderPartitionState ISR", () => {
     expect(state.highWatermark).toBe(120);
   });
 
+  it("does not add back a follower below the start of this leader's epoch", () => {
+    // Leader since offset 80 with HW 50: a follower at 60 has reached the HW but may hold
+    // another leader's records between 50 and 80.
+    const state = leader({ isr: [1, 2], logEndOffset: 80, highWatermark: 50 });
+    state.onFollowerFetch(2, 80, 1);
+    expect(state.onFollowerFetch(3, 60, 1).expansion).toBeUndefined();
+    expect(state.onFollowerFetch(3, 80, 2).expansion?.newIsr).toEqual([1, 2, 3]);
+  });
+
   it("ignores a committed state older than its partition epoch", () => {
     const state = leader();
     expect(state.applyCommittedIsr([1], 9)).toBe(false);

@@ -58,6 +58,8 @@ export class LeaderPartitionState {
   private highWatermarkValue: number;
   private readonly followers = new Map<number, FollowerProgress>();
   private readonly replicaLagTimeMaxMs: number;
+  /** Our log end when this leadership began: a follower below it may still hold another leader's tail. */
+  readonly epochStartOffset: number;
 
   constructor(init: LeaderStateInit) {
     assertOffset(init.logEndOffset, "logEndOffset");
@@ -68,6 +70,7 @@ export class LeaderPartitionState {
     this.replicasValue = [...init.replicas];
     this.isrValue = [...init.isr];
     this.logEndOffsetValue = init.logEndOffset;
+    this.epochStartOffset = init.logEndOffset;
     // A new leader's HW may trail the old leader's; it never exceeds its own log end.
     this.highWatermarkValue = Math.max(0, Math.min(init.highWatermark, init.logEndOffset));
     this.replicaLagTimeMaxMs = init.replicaLagTimeMaxMs;
@@ -144,9 +147,9 @@ export class LeaderPartitionState {
   private expansionFor(progress: FollowerProgress): IsrProposal | undefined {
     if (this.pendingIsr || this.isrValue.includes(progress.brokerId)) return undefined;
     if (!this.replicasValue.includes(progress.brokerId)) return undefined;
-    // Kafka's rule: caught up to the HW, and holding at least one record of this leader's epoch
-    // range (its log end at or past the HW is enough here, since the HW was set in this epoch).
-    if (progress.logEndOffset < this.highWatermarkValue) return undefined;
+    // Kafka's rule: caught up to the HW and to the start of this leader's epoch. Below the epoch
+    // start its log may still end in another leader's records that diverge from ours.
+    if (progress.logEndOffset < this.highWatermarkValue || progress.logEndOffset < this.epochStartOffset) return undefined;
     const newIsr = [...this.isrValue, progress.brokerId].sort((a, b) => a - b);
     this.pendingIsr = newIsr;
     return { newIsr, partitionEpoch: this.partitionEpochValue, leaderEpoch: this.leaderEpoch, reason: "isr-expand" };
