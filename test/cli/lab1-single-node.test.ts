@@ -1,0 +1,77 @@
+// The seed's Lab 1, typed as a reader would: one node, my-topic, a console producer fed lines on
+// stdin, and a console consumer --from-beginning that prints them all.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, removeDirs, type RunningProcess, runTributary, startTributary, tempDir, untilCommand } from "./support.js";
+
+const LINES = ["Hello mom!", "How are you today son?", "Fine thank you? And you?", "Good"];
+
+describe("Lab 1: a single node", () => {
+  let dev: RunningProcess;
+  let dataDir: string;
+  let bootstrap: string;
+
+  beforeAll(async () => {
+    dataDir = tempDir("lab1");
+    const brokerPort = await freePort();
+    const controllerPort = await freePort();
+    bootstrap = `127.0.0.1:${brokerPort}`;
+    dev = startTributary("tributary dev", ["dev", "--data-dir", dataDir, "--port", String(brokerPort), "--controller-port", String(controllerPort)]);
+    await dev.waitFor(/Tributary is running/);
+  });
+
+  afterAll(async () => {
+    await dev?.stop();
+    removeDirs(dataDir);
+  });
+
+  it("says where it listens and how to produce and consume", () => {
+    expect(dev.output).toMatch(/broker on localhost:\d+, controller on localhost:\d+/);
+    expect(dev.output).toContain("console-producer --topic my-topic");
+    expect(dev.output).toContain("console-consumer --topic my-topic --from-beginning");
+  });
+
+  it("creates and lists my-topic", async () => {
+    const created = await untilCommand(["topics", "create", "--replication-factor", "1", "--partitions", "1", "--topic", "my-topic",
+      "--bootstrap-server", bootstrap], () => true);
+    expect(created.stdout.trim()).toBe("Created topic my-topic.");
+    const listed = await runTributary(["topics", "list", "--bootstrap-server", bootstrap]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.split("\n")).toContain("my-topic");
+  });
+
+  it("sends each stdin line as a record and reads them all from the beginning", async () => {
+    const produced = await runTributary(["console-producer", "--broker-list", bootstrap, "--topic", "my-topic"], { input: `${LINES.join("\n")}\n` });
+    expect(produced.stderr).toBe("");
+    expect(produced.code).toBe(0);
+    const consumed = await runTributary(["console-consumer", "--bootstrap-server", bootstrap, "--topic", "my-topic", "--from-beginning",
+      "--timeout-ms", "5000"]);
+    expect(consumed.code).toBe(0);
+    expect(consumed.stdout.split("\n").filter((l) => l !== "")).toEqual(LINES);
+    expect(consumed.stderr).toContain(`Processed a total of ${LINES.length} messages`);
+  });
+
+  it("explains mistakes in one line with exit code 1", async () => {
+    const unknown = await runTributary(["topics", "describe", "no-such-topic", "--bootstrap-server", bootstrap]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/^error: cannot describe topic no-such-topic: .*tributary topics list/);
+    const tooMany = await runTributary(["topics", "create", "t3", "--replication-factor", "3", "--bootstrap-server", bootstrap]);
+    expect(tooMany.code).toBe(1);
+    expect(tooMany.stderr).toMatch(/^error: cannot create topic t3: .*replication factor/i);
+    const unreachable = await runTributary(["topics", "list", "--bootstrap-server", "127.0.0.1:1"]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toBe("error: cannot list topics: no broker reachable at 127.0.0.1:1; start one with `tributary dev` or pass --bootstrap-server host:port\n");
+  });
+
+  it("refuses a second dev on the same ports with a one-line port-in-use error", async () => {
+    const port = /broker on localhost:(\d+)/.exec(dev.output)![1]!;
+    const second = await runTributary(["dev", "--data-dir", tempDir("lab1-second"), "--port", port, "--controller-port", String(await freePort())]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`^error: cannot start the broker: port ${port} is already in use; `));
+  });
+
+  it("stops cleanly on SIGTERM", async () => {
+    const exit = await dev.stop("SIGTERM");
+    expect(exit.code).toBe(0);
+  });
+});
