@@ -4,11 +4,13 @@
 // and its response built here; membership rules live in group.ts, assignment in assignors/.
 // Writes go through one PartitionWriter per partition (acks=all) before a response is sent.
 import { type ErrorCode, int64, int64ToNumber, TributaryError, type v1 } from "@tributary/protocol";
-import { decodeBatch, iterateBatches } from "@tributary/records";
-import { type Assignment, assignmentOf, assignmentToList, hasPartition } from "./assignment.js";
-import type { GroupEnvironment } from "./group.js";
+import { assignmentOf, assignmentToList } from "./assignment.js";
+import { appendErrorToCoordinatorError, CoordinatorError, errorOf, hintOf, NO_ERROR } from "./coordinator-errors.js";
+import type { GroupEnvironment, HeartbeatInput } from "./group.js";
 import { offsetsPartitionFor } from "./group-partition.js";
+import { replayPartition } from "./loader.js";
 import { ownedByMember } from "./member.js";
+import { checkCommitPartition, committableBy } from "./offset-commit-rules.js";
 import { type GroupEntry, OffsetsPartition } from "./offsets-partition.js";
 import { type CoordinatorRecord, PartitionWriter } from "./partition-writer.js";
 import { encodeGroupValue, encodeKey, encodeOffsetValue, type OffsetValue } from "./record-format.js";
@@ -34,21 +36,8 @@ export interface CoordinatorDeps {
   delay(ms: number): Promise<void>;
 }
 
-/** A TributaryError that also says which broker to go to. */
-export class CoordinatorError extends TributaryError {
-  override readonly name = "CoordinatorError";
-  constructor(
-    code: ErrorCode,
-    message: string,
-    readonly hint?: v1.LeaderHint,
-  ) {
-    super(code, message);
-  }
-}
-
-const NO_ERROR = { code: "NONE" as const, message: "" };
-
-const LEAVE = {
+/** Takes a member out again (see heartbeat). */
+const LEAVE: HeartbeatInput = {
   memberId: "",
   memberEpoch: -1,
   clientId: "",
@@ -59,33 +48,6 @@ const LEAVE = {
   serverAssignor: "",
   ownedPartitions: null,
 };
-
-function errorOf(error: unknown): { code: ErrorCode; message: string } {
-  if (error instanceof TributaryError) return { code: error.code, message: error.message };
-  return { code: "UNKNOWN_SERVER_ERROR", message: error instanceof Error ? error.message : String(error) };
-}
-
-function hintOf(error: unknown): v1.LeaderHint | null {
-  return error instanceof CoordinatorError && error.hint ? error.hint : null;
-}
-
-/** What a failed append means to a group client (as Kafka maps produce errors for commits). */
-function appendErrorToCoordinatorError(error: unknown): TributaryError {
-  const code = error instanceof TributaryError ? error.code : "UNKNOWN_SERVER_ERROR";
-  const message = error instanceof Error ? error.message : String(error);
-  switch (code) {
-    case "NOT_LEADER_OR_FOLLOWER":
-    case "KAFKA_STORAGE_ERROR":
-    case "NOT_COORDINATOR":
-      return new TributaryError("NOT_COORDINATOR", `this broker stopped leading the group's offsets partition: ${message}`);
-    case "MESSAGE_TOO_LARGE":
-    case "RECORD_LIST_TOO_LARGE":
-    case "RESOURCE_EXHAUSTED":
-      return new TributaryError(code, message);
-    default:
-      return new TributaryError("COORDINATOR_NOT_AVAILABLE", `writing to __consumer_offsets failed (${code}): ${message}; retry`);
-  }
-}
 
 export class GroupCoordinator {
   private readonly partitions = new Map<number, OffsetsPartition>();
@@ -126,20 +88,8 @@ export class GroupCoordinator {
     const startedMs = clock();
     const stillCurrent = (): boolean => !this.closed && this.partitions.get(partitionIndex) === partition;
     try {
-      let nextOffset = 0;
-      let loadUpTo: number | undefined;
-      while (stillCurrent()) {
-        const read = await access.readCommitted(partitionIndex, nextOffset, settings.loadReadBytes);
-        if (!stillCurrent()) return;
-        // Everything the previous leader acknowledged is in this log but may sit above our high
-        // watermark until followers catch up: load up to the log end seen first, once committed.
-        loadUpTo ??= read.logEndOffset;
-        nextOffset = this.replayBatches(partition, read.records, nextOffset);
-        if (read.records.length > 0 && nextOffset < read.highWatermark) continue;
-        if (nextOffset >= loadUpTo && read.highWatermark >= loadUpTo) break;
-        await this.deps.delay(settings.loadRetryMs);
-      }
-      if (!stillCurrent()) return;
+      const loaded = await replayPartition(access, partition, { readBytes: settings.loadReadBytes, retryMs: settings.loadRetryMs, delay: this.deps.delay, stillCurrent });
+      if (!loaded || !stillCurrent()) return;
       partition.finishLoad(clock());
       logger.info({ offsetsPartition: partitionIndex, leaderEpoch, loadedGroups: partition.groups.size, ...partition.counts, loadMs: clock() - startedMs }, "loaded offsets partition");
     } catch (error) {
@@ -150,21 +100,6 @@ export class GroupCoordinator {
       await this.deps.delay(settings.loadFailureBackoffMs);
       if (stillCurrent()) void this.load(partitionIndex, leaderEpoch);
     }
-  }
-
-  /** Replays whole batches; returns the offset after the last record read. */
-  private replayBatches(partition: OffsetsPartition, bytes: Buffer, fromOffset: number): number {
-    let nextOffset = fromOffset;
-    for (const { pos } of iterateBatches(bytes)) {
-      const batch = decodeBatch(bytes, pos);
-      const lastOffset = batch.header.baseOffset + batch.header.lastOffsetDelta;
-      if (lastOffset < nextOffset) continue;
-      if (!batch.isControl) {
-        for (const record of batch.records) if (record.offset >= nextOffset) partition.replay(record.key, record.value);
-      }
-      nextOffset = lastOffset + 1;
-    }
-    return nextOffset;
   }
 
   // ---- Routing ----
@@ -408,13 +343,13 @@ export class GroupCoordinator {
         throw new TributaryError("INVALID_REQUEST", `one OffsetCommit may carry at most ${this.deps.settings.maxCommitPartitions} partitions, not ${partitionCount}`);
       }
       const existing = this.usableEntry(partition, request.groupId);
-      const owned = this.committableBy(existing, request);
+      const owned = committableBy(existing?.group, request);
       const nowMs = this.deps.clock();
       const accepted: { topic: string; partition: number; value: OffsetValue }[] = [];
       const results = request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((p) => {
-          const error = this.checkCommit(request, owned, topic.name, p);
+          const error = checkCommitPartition(request.memberId, owned, topic.name, p, this.deps.settings.maxMetadataBytes);
           if (error.code === "NONE") {
             const value: OffsetValue = { committedOffset: int64ToNumber(p.committedOffset), committedLeaderEpoch: p.committedLeaderEpoch, metadata: p.metadata, commitTimestampMs: nowMs };
             accepted.push({ topic: topic.name, partition: p.partition, value });
@@ -440,45 +375,6 @@ export class GroupCoordinator {
     } catch (error) {
       return allFail(error);
     }
-  }
-
-  /** What the committer may commit: null for a commit outside group management, else the member's partitions. */
-  private committableBy(entry: GroupEntry | undefined, request: v1.OffsetCommitRequest__Output): Assignment | null {
-    const { memberId, memberEpoch, groupId } = request;
-    if (memberId === "" && memberEpoch < 0) {
-      // assign()-style consumers and admin tools: allowed only while no member manages the group.
-      if (entry && entry.group.memberCount > 0) {
-        throw new TributaryError("UNKNOWN_MEMBER_ID", `group ${groupId} has active members; commits outside group management (empty member id, epoch -1) are refused while it does`);
-      }
-      return null;
-    }
-    const member = entry?.group.member(memberId);
-    if (!member) throw new TributaryError("UNKNOWN_MEMBER_ID", `group ${groupId} has no member ${JSON.stringify(memberId)}; rejoin before committing`);
-    if (memberEpoch > member.memberEpoch) {
-      throw new TributaryError("FENCED_MEMBER_EPOCH", `member ${memberId} committed with epoch ${memberEpoch} but is at ${member.memberEpoch}; rejoin`);
-    }
-    return ownedByMember(member);
-  }
-
-  private checkCommit(request: v1.OffsetCommitRequest__Output, owned: Assignment | null, topic: string, p: v1.OffsetCommitPartition__Output): { code: ErrorCode; message: string } {
-    if (topic === "" || p.partition < 0) return { code: "INVALID_REQUEST", message: `cannot commit ${JSON.stringify(topic)}-${p.partition}` };
-    if (Buffer.byteLength(p.metadata) > this.deps.settings.maxMetadataBytes) {
-      return { code: "OFFSET_METADATA_TOO_LARGE", message: `commit metadata of ${topic}-${p.partition} is longer than ${this.deps.settings.maxMetadataBytes} bytes` };
-    }
-    let offset: number;
-    try {
-      offset = int64ToNumber(p.committedOffset);
-    } catch {
-      return { code: "INVALID_REQUEST", message: `committed offset ${p.committedOffset} of ${topic}-${p.partition} is out of range` };
-    }
-    if (offset < 0) return { code: "INVALID_REQUEST", message: `committed offset ${offset} of ${topic}-${p.partition} is negative` };
-    if (owned !== null && !hasPartition(owned, topic, p.partition)) {
-      return {
-        code: "STALE_MEMBER_EPOCH",
-        message: `member ${request.memberId} does not own ${topic}-${p.partition} (any more); its commit is refused`,
-      };
-    }
-    return NO_ERROR;
   }
 
   async fetchOffsets(request: v1.OffsetFetchRequest__Output): Promise<v1.OffsetFetchResponse> {

@@ -3,7 +3,8 @@
 // The broker supplies a CoordinatorPartitionAccess over its __consumer_offsets partitions and a
 // partitionsOf(topic) lookup into its MetadataImage.
 export { createGroupsService, type GroupsService, type GroupsServiceDeps } from "./service.js";
-export { GroupCoordinator, CoordinatorError, type CoordinatorDeps, type CoordinatorLogger } from "./coordinator.js";
+export { GroupCoordinator, type CoordinatorDeps, type CoordinatorLogger } from "./coordinator.js";
+export { CoordinatorError } from "./coordinator-errors.js";
 export { type CoordinatorSettings, DEFAULT_COORDINATOR_SETTINGS, coordinatorSettingsFromConfig } from "./settings.js";
 export type { CoordinatorPartitionAccess, CommittedRead, LeadershipChange, PartitionLeader, Clock } from "./types.js";
 export { offsetsPartitionFor, javaStringHashCode } from "./group-partition.js";
