@@ -4,9 +4,11 @@
 // at the end (leader log end minus high watermark, summed), and each broker's peak RSS.
 //
 // Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (4 per broker),
-//      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers).
+//      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers),
+//      BENCH_BROKER_NODE_ARGS (extra node flags for the brokers, e.g. "--trace-gc"),
+//      BENCH_BROKER_LOG_DIR (keep each broker's stdout there).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -46,7 +48,9 @@ const children = [];
 process.on("exit", () => { for (const c of children) try { c.kill("SIGKILL"); } catch {} });
 
 function startProcess(main, configFile, name) {
-  const args = [...(PROFILE_DIR && name.startsWith("broker") ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), main, "--config", configFile];
+  const isBroker = name.startsWith("broker");
+  const extra = isBroker && process.env.BENCH_BROKER_NODE_ARGS ? process.env.BENCH_BROKER_NODE_ARGS.split(" ").filter(Boolean) : [];
+  const args = [...(PROFILE_DIR && isBroker ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), ...extra, main, "--config", configFile];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   children.push(child);
   const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -56,7 +60,10 @@ function startProcess(main, configFile, name) {
       seen = (seen + chunk.toString()).slice(-4096);
       if (seen.includes('"msg":"listening"')) {
         child.stdout.off("data", onData);
-        child.stdout.resume();
+        if (isBroker && process.env.BENCH_BROKER_LOG_DIR) {
+          mkdirSync(process.env.BENCH_BROKER_LOG_DIR, { recursive: true });
+          child.stdout.on("data", (c) => appendFileSync(join(process.env.BENCH_BROKER_LOG_DIR, `${name}.log`), c));
+        } else child.stdout.resume();
         resolve({ child, exited });
       }
     };
