@@ -103,6 +103,30 @@ describe("broker protocol surface", () => {
     expect(e.endOffset).toBe("3");
   });
 
+  it("describes and alters topic configs through any broker, and deletes a topic's logs on every replica", async () => {
+    await createTopic(client(1), "configured", 1, 2, { "retention.ms": "60000" });
+    await cluster.waitFor(async () => (await partitionMetadata(client(1), "configured", 0))?.isr.length === 2, { timeoutMs: 20_000, message: "configured-0 in sync" });
+    const describe = async () => {
+      const r = await client(2).describeConfigs({ resources: [{ type: "topic", name: "configured" }], configNames: ["retention.ms", "cleanup.policy"] });
+      return new Map(r.results[0]!.configs.map((c) => [c.name, c]));
+    };
+    const before = await describe();
+    expect(before.get("retention.ms")).toMatchObject({ value: "60000", isDefault: false });
+    expect(before.get("cleanup.policy")).toMatchObject({ value: "delete", isDefault: true });
+    const unknown = await client(2).describeConfigs({ resources: [{ type: "topic", name: "no-such" }], configNames: [] });
+    expect(errorCode(unknown.results[0]!.error)).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+
+    const altered = await client(1).alterConfigs({ resources: [{ resource: { type: "topic", name: "configured" }, configs: [{ name: "cleanup.policy", operation: "set", value: "compact" }] }] });
+    expect(errorCode(altered.results[0]!.error)).toBe("NONE");
+    await cluster.waitFor(async () => (await describe()).get("cleanup.policy")?.value === "compact", { timeoutMs: 10_000, message: "the altered config visible on another broker" });
+
+    const dirs = cluster.brokers.map((b) => path.join(b.dataDir, "configured-0"));
+    expect(dirs.every((d) => fs.existsSync(d))).toBe(true);
+    const deleted = await client(1).deleteTopics({ names: ["configured"], timeoutMs: 10_000 });
+    expect(errorCode(deleted.topics[0]!.error)).toBe("NONE");
+    await cluster.waitFor(() => dirs.every((d) => !fs.existsSync(d)), { timeoutMs: 20_000, message: "configured-0 removed from every broker" });
+  });
+
   it("describes the cluster with its brokers and controllers", async () => {
     const d = await client(2).describeCluster({});
     expect(errorCode(d.error)).toBe("NONE");

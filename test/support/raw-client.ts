@@ -32,6 +32,8 @@ export interface RawBrokerClient {
   offsetForLeaderEpoch(request: v1.OffsetForLeaderEpochRequest, timeoutMs?: number): Promise<v1.OffsetForLeaderEpochResponse__Output>;
   initProducerId(request: v1.InitProducerIdRequest, timeoutMs?: number): Promise<v1.InitProducerIdResponse__Output>;
   createTopics(request: v1.CreateTopicsRequest, timeoutMs?: number): Promise<v1.CreateTopicsResponse__Output>;
+  deleteTopics(request: v1.DeleteTopicsRequest, timeoutMs?: number): Promise<v1.DeleteTopicsResponse__Output>;
+  alterConfigs(request: v1.AlterConfigsRequest, timeoutMs?: number): Promise<v1.AlterConfigsResponse__Output>;
   describeCluster(request: v1.DescribeClusterRequest, timeoutMs?: number): Promise<v1.DescribeClusterResponse__Output>;
   describeConfigs(request: v1.DescribeConfigsRequest, timeoutMs?: number): Promise<v1.DescribeConfigsResponse__Output>;
   close(): void;
@@ -51,6 +53,8 @@ export function connectBroker(address: string, defaultTimeoutMs = 10_000): RawBr
     offsetForLeaderEpoch: promisify(broker, "OffsetForLeaderEpoch", defaultTimeoutMs),
     initProducerId: promisify(broker, "InitProducerId", defaultTimeoutMs),
     createTopics: promisify(admin, "CreateTopics", defaultTimeoutMs),
+    deleteTopics: promisify(admin, "DeleteTopics", defaultTimeoutMs),
+    alterConfigs: promisify(admin, "AlterConfigs", defaultTimeoutMs),
     describeCluster: promisify(admin, "DescribeCluster", defaultTimeoutMs),
     describeConfigs: promisify(admin, "DescribeConfigs", defaultTimeoutMs),
     close() {
