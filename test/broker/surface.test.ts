@@ -26,7 +26,7 @@ describe("broker protocol surface", () => {
   };
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllers: 1, brokers: 2, brokerOverrides: { "num.partitions": "2", "default.replication.factor": "2" } });
+    cluster = await startCluster({ controllers: 1, brokers: 2, brokerOverrides: { "num.partitions": "2", "default.replication.factor": "2", "log.retention.check.interval.ms": "300" } });
     await cluster.waitFor(async () => (await client(1).metadata({ allTopics: true })).brokers.length === 2, { timeoutMs: 20_000, message: "2 live brokers" });
   });
   afterAll(async () => {
@@ -125,6 +125,29 @@ describe("broker protocol surface", () => {
     const deleted = await client(1).deleteTopics({ names: ["configured"], timeoutMs: 10_000 });
     expect(errorCode(deleted.topics[0]!.error)).toBe("NONE");
     await cluster.waitFor(() => dirs.every((d) => !fs.existsSync(d)), { timeoutMs: 20_000, message: "configured-0 removed from every broker" });
+  });
+
+  it("runs retention in the background on the leader and the follower alike", async () => {
+    await createTopic(client(1), "retained", 1, 2, { "segment.bytes": "4096", "retention.bytes": "8192" });
+    const p = await cluster.waitFor(async () => {
+      const m = await partitionMetadata(client(1), "retained", 0);
+      return m && m.leader > 0 && m.isr.length === 2 ? m : undefined;
+    }, { timeoutMs: 20_000, message: "retained-0 in sync" });
+    for (let i = 0; i < 40; i++) {
+      expect((await produceValues(client(p.leader), "retained", 0, [`r${i}-${"x".repeat(900)}`])).code).toBe("NONE");
+    }
+    const earliest = async (nodeId: number) => {
+      const r = await client(nodeId).listOffsets({ replicaId: -1, isolationLevel: 0, topics: [{ name: "retained", partitions: [{ partition: 0, timestamp: "-2", currentLeaderEpoch: -1 }] }] });
+      return Number(r.topics[0]!.partitions[0]!.offset);
+    };
+    await cluster.waitFor(async () => (await earliest(p.leader)) > 0, { timeoutMs: 10_000, message: "the leader's log start moved by retention" });
+    const segmentsOn = (nodeId: number) => fs.readdirSync(path.join(cluster.node(nodeId).dataDir, "retained-0")).filter((f) => f.endsWith(".log")).length;
+    const follower = p.replicas.find((id) => id !== p.leader)!;
+    // 40 KB of batches in 4 KB segments, at most 8 KB kept (plus the active segment).
+    await cluster.waitFor(() => segmentsOn(follower) <= 4, { timeoutMs: 10_000, message: "old segments deleted on the follower" });
+    expect(segmentsOn(p.leader)).toBeLessThanOrEqual(4);
+    const read = await readPartition(client(p.leader), "retained", 0, await earliest(p.leader));
+    expect(read.records.at(-1)!.value.startsWith("r39-")).toBe(true);
   });
 
   it("describes the cluster with its brokers and controllers", async () => {

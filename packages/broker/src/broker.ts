@@ -110,10 +110,14 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   const port = await server.bind(bindHost, listener.port);
   const advertised = advertisedListener(config, listener.name, listener.host, port);
 
+  let caughtUpOnce = false;
   metadata.onChange(() => {
     topicConfigs.invalidate();
-    // Acting on a half-replayed image could delete logs of topics that exist again later in the log.
-    if (image.lastAppliedOffset < metadata.controllerCommittedOffset) return;
+    // Until the first catch-up, the image is a replay of history: acting on a half-replayed one
+    // could delete logs of topics that exist again later in the log. After that, every change counts.
+    if (!caughtUpOnce && image.lastAppliedOffset < metadata.controllerCommittedOffset) return;
+    if (!caughtUpOnce) log.info({ metadataOffset: image.lastAppliedOffset }, "caught up with the metadata log");
+    caughtUpOnce = true;
     replicas.applyImage(image);
   });
 
