@@ -2,7 +2,8 @@
 //
 //   1. The dirty range runs from the cleaner checkpoint to the first uncleanable offset: the
 //      active segment, the high watermark, and segments younger than minCompactionLagMs bound it,
-//      rounded down to a segment boundary.
+//      rounded down to a segment boundary. A run does nothing unless the dirty part is at least
+//      minCleanableDirtyRatio of the cleanable log, or a kept tombstone's horizon has passed.
 //   2. An offset map (key -> newest offset) is built over the dirty range.
 //   3. Every segment before the end of the dirty range is rewritten, in groups that fit in one
 //      segment: a record survives if no newer record has its key; a tombstone also needs its
@@ -16,6 +17,7 @@
 // The work yields to the event loop every `chunkBytes`, so appends and reads continue; the swap
 // itself is synchronous. A truncation, retention or close in between aborts the run.
 import fs from "node:fs";
+import path from "node:path";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
   BATCH_HEADER_BYTES,
@@ -27,9 +29,9 @@ import {
   encodeBatch,
 } from "@tributary/records";
 import { summarizeBatch } from "./batch-scanner.js";
-import { fsyncFolder } from "./checkpoint-file.js";
 import type { LogConfig } from "./config.js";
-import { CLEANED_SUFFIX, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from "./file-names.js";
+import { CheckpointFormatError, fsyncFolder, parseOffset, readCheckpointLines, writeCheckpointLines } from "./checkpoint-file.js";
+import { CLEANED_SUFFIX, CLEANER_CHECKPOINT_FILE, LOG_SUFFIX, OFFSET_INDEX_SUFFIX, SWAP_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from "./file-names.js";
 import type { StorageLogger } from "./logger.js";
 import type { ProducerStateTable } from "./producer-state.js";
 import { type BatchPlacement, LogSegment, type SegmentSettings } from "./segment.js";
@@ -53,8 +55,6 @@ export interface CleanerHost {
   segments(): readonly LogSegment[];
   logEndOffset(): number;
   producers(): ProducerStateTable;
-  readCleanerCheckpoint(): number | null;
-  writeCleanerCheckpoint(offset: number): void;
   replaceSegments(oldSegments: readonly LogSegment[], replacement: LogSegment): void;
 }
 
@@ -68,6 +68,8 @@ export interface CleanerStats {
   /** Where the dirty range began and ended ([first, end)); equal when there was nothing to do. */
   firstDirtyOffset: number;
   endOffset: number;
+  /** Dirty bytes over cleanable bytes when the run started. */
+  dirtyRatio: number;
   segmentsCleaned: number;
   bytesRead: number;
   bytesWritten: number;
@@ -84,11 +86,15 @@ export async function compactLog(host: CleanerHost, options: CleanerOptions): Pr
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const segments = [...host.segments()];
   const logStart = segments[0]!.baseOffset;
-  const firstDirtyOffset = Math.max(host.readCleanerCheckpoint() ?? logStart, logStart);
+  const checkpoint = readCleanerCheckpoint(host.dir);
+  const firstDirtyOffset = Math.max(checkpoint?.firstDirtyOffset ?? logStart, logStart);
   const cleanable = cleanableSegments(segments, host, options.highWatermark ?? host.logEndOffset());
+  const cleanableBytes = cleanable.reduce((sum, entry) => sum + entry.segment.sizeBytes, 0);
+  const dirtyBytes = cleanable.filter((entry) => entry.nextBaseOffset > firstDirtyOffset).reduce((sum, entry) => sum + entry.segment.sizeBytes, 0);
   const stats: CleanerStats = {
     firstDirtyOffset,
     endOffset: firstDirtyOffset,
+    dirtyRatio: cleanableBytes === 0 ? 0 : dirtyBytes / cleanableBytes,
     segmentsCleaned: 0,
     bytesRead: 0,
     bytesWritten: 0,
@@ -97,16 +103,19 @@ export async function compactLog(host: CleanerHost, options: CleanerOptions): Pr
     tombstonesRemoved: 0,
     abortedBecause: null,
   };
+  const tombstonesDue = checkpoint?.tombstoneHorizonMs != null && host.now() >= checkpoint.tombstoneHorizonMs;
+  const dirtyEnough = dirtyBytes > 0 && stats.dirtyRatio >= host.config().minCleanableDirtyRatio;
+  if (cleanable.length === 0 || (!dirtyEnough && !tombstonesDue)) return stats;
   const guard = new RunGuard(host);
   try {
-    const map = await buildOffsetMap(cleanable, firstDirtyOffset, options.maxKeys ?? DEFAULT_MAX_KEYS, chunkBytes, guard, stats);
-    if (map.endOffset <= firstDirtyOffset) return stats;
+    const map = await buildOffsetMap(cleanable, firstDirtyOffset, options.maxKeys ?? DEFAULT_MAX_KEYS, chunkBytes, guard);
     stats.endOffset = map.endOffset;
     const toClean = cleanable.filter((entry) => entry.nextBaseOffset <= map.endOffset);
+    const horizons = { earliestMs: null as number | null };
     for (const group of groupBySize(toClean, host.config())) {
-      await cleanGroup(host, group, map.keys, chunkBytes, guard, stats);
+      await cleanGroup(host, group, map.keys, chunkBytes, guard, stats, horizons);
     }
-    host.writeCleanerCheckpoint(map.endOffset);
+    writeCleanerCheckpoint(host.dir, { firstDirtyOffset: map.endOffset, tombstoneHorizonMs: horizons.earliestMs });
     host.logger.info({ log: host.settings.logName, ...stats }, "compacted log");
   } catch (error) {
     if (!(error instanceof CleanerAborted)) throw error;
@@ -175,7 +184,6 @@ async function buildOffsetMap(
   maxKeys: number,
   chunkBytes: number,
   guard: RunGuard,
-  stats: CleanerStats,
 ): Promise<OffsetMap> {
   const keys = new Map<string, number>();
   let endOffset = firstDirtyOffset;
@@ -255,12 +263,13 @@ async function cleanGroup(
   chunkBytes: number,
   guard: RunGuard,
   stats: CleanerStats,
+  horizons: TombstoneHorizons,
 ): Promise<void> {
   const base = group[0]!.segment.baseOffset;
   const output = LogSegment.create(host.dir, base, host.settings, host.now(), CLEANED_SUFFIX);
   const writer = new CleanedWriter(output, host.now());
   const nowMs = host.now();
-  const rules: RetainRules = { keys, nowMs, deleteRetentionMs: host.config().deleteRetentionMs, producers: host.producers() };
+  const rules: RetainRules = { keys, nowMs, deleteRetentionMs: host.config().deleteRetentionMs, producers: host.producers(), horizons };
   try {
     for (const { segment } of group) {
       stats.bytesRead += await forEachBatch(segment, chunkBytes, guard, (batch, bytes, pos) => {
@@ -284,6 +293,12 @@ interface RetainRules {
   nowMs: number;
   deleteRetentionMs: number;
   producers: ProducerStateTable;
+  horizons: TombstoneHorizons;
+}
+
+/** The earliest delete horizon among the tombstones kept, so a later run knows when to drop them. */
+interface TombstoneHorizons {
+  earliestMs: number | null;
 }
 
 /** The bytes this batch becomes: itself, a re-encoded subset, or null when it goes entirely. */
@@ -309,6 +324,8 @@ function retainedBatch(batch: DecodedBatch, bytes: Buffer, pos: number, rules: R
     kept.push({ key: record.key, value: record.value, timestampMs: record.timestampMs, headers: record.headers, offsetDelta: record.offset - header.baseOffset });
   }
   const needsHorizon = hasTombstone && batch.deleteHorizonMs === null;
+  const horizonMs = batch.deleteHorizonMs ?? rules.nowMs + rules.deleteRetentionMs;
+  if (hasTombstone) rules.horizons.earliestMs = Math.min(rules.horizons.earliestMs ?? horizonMs, horizonMs);
   if (kept.length === batch.records.length && !needsHorizon) return bytes.subarray(pos, pos + header.sizeBytes);
   if (kept.length === 0 && !isProducersLastBatch(rules.producers, header.producerId, header.baseOffset + header.lastOffsetDelta)) return null;
   return encodeBatch({
@@ -323,7 +340,7 @@ function retainedBatch(batch: DecodedBatch, bytes: Buffer, pos: number, rules: R
     lastOffsetDelta: header.lastOffsetDelta,
     ...(batch.timestampType === "log-append" ? { maxTimestampMs: header.maxTimestamp } : {}),
     ...(kept.length === 0 ? { baseTimestampMs: header.baseTimestamp, maxTimestampMs: header.maxTimestamp } : {}),
-    ...(hasTombstone ? { deleteHorizonMs: batch.deleteHorizonMs ?? rules.nowMs + rules.deleteRetentionMs } : {}),
+    ...(hasTombstone ? { deleteHorizonMs: horizonMs } : {}),
   });
 }
 
@@ -388,4 +405,29 @@ function swapIn(host: CleanerHost, oldSegments: readonly LogSegment[], output: L
   }
   fsyncFolder(host.dir);
   host.replaceSegments(oldSegments, LogSegment.open(host.dir, base, host.settings, host.now()));
+}
+
+/** Where the next run's dirty range starts, and when the earliest kept tombstone may go. */
+export interface CleanerCheckpoint {
+  firstDirtyOffset: number;
+  tombstoneHorizonMs: number | null;
+}
+
+/** `cleaner-offset-checkpoint`: its value, or null when absent or unreadable (everything is then dirty). */
+export function readCleanerCheckpoint(dir: string): CleanerCheckpoint | null {
+  const filePath = path.join(dir, CLEANER_CHECKPOINT_FILE);
+  try {
+    const lines = readCheckpointLines(filePath);
+    if (lines === null) return null;
+    if (lines.length !== 2) throw new CheckpointFormatError(`${filePath} should hold 2 lines, has ${lines.length}`);
+    const horizon = parseOffset(lines[1]!, filePath);
+    return { firstDirtyOffset: parseOffset(lines[0]!, filePath), tombstoneHorizonMs: horizon < 0 ? null : horizon };
+  } catch (error) {
+    if (error instanceof CheckpointFormatError) return null;
+    throw error;
+  }
+}
+
+export function writeCleanerCheckpoint(dir: string, checkpoint: CleanerCheckpoint): void {
+  writeCheckpointLines(path.join(dir, CLEANER_CHECKPOINT_FILE), [String(checkpoint.firstDirtyOffset), String(checkpoint.tombstoneHorizonMs ?? -1)], true);
 }

@@ -27,6 +27,8 @@ export interface LogConfig {
   deleteRetentionMs: number;
   /** min.compaction.lag.ms: records younger than this are never compacted away. */
   minCompactionLagMs: number;
+  /** min.cleanable.dirty.ratio: compact only when the uncompacted part is at least this share of the log (0..1). */
+  minCleanableDirtyRatio: number;
   /** flush.messages: fsync after this many records; NEVER leaves durability to replication. */
   flushMessages: number;
   /** flush.ms: fsync when the oldest unflushed append is this old (checked on append and flushIfDue). */
@@ -47,6 +49,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   cleanupPolicy: "delete",
   deleteRetentionMs: 86_400_000,
   minCompactionLagMs: 0,
+  minCleanableDirtyRatio: 0.5,
   flushMessages: NEVER,
   flushMs: NEVER,
   maxBatchBytes: 1_048_588,
@@ -56,7 +59,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
 const INT32_MAX = 0x7fff_ffff;
 
 /** Valid ranges; segment positions are int32 in the offset index, hence the segmentBytes cap. */
-const RANGES: Readonly<Record<Exclude<keyof LogConfig, "cleanupPolicy">, readonly [number, number]>> = {
+const RANGES: Readonly<Record<Exclude<keyof LogConfig, "cleanupPolicy" | "minCleanableDirtyRatio">, readonly [number, number]>> = {
   segmentBytes: [64, INT32_MAX],
   segmentMs: [1, NEVER],
   segmentIndexBytes: [16, INT32_MAX],
@@ -81,6 +84,9 @@ export function resolveLogConfig(overrides: Partial<LogConfig> = {}): LogConfig 
     if (!Number.isSafeInteger(value) || value < min || value > max) {
       throw new StorageError("INVALID_CONFIG", `log config ${key} must be an integer in [${min}, ${max}], got ${value}`);
     }
+  }
+  if (!(config.minCleanableDirtyRatio >= 0 && config.minCleanableDirtyRatio <= 1)) {
+    throw new StorageError("INVALID_CONFIG", `log config minCleanableDirtyRatio must be in [0, 1], got ${config.minCleanableDirtyRatio}`);
   }
   if (!POLICIES.includes(config.cleanupPolicy)) {
     throw new StorageError("INVALID_CONFIG", `log config cleanupPolicy must be one of ${POLICIES.join(" | ")}, got ${String(config.cleanupPolicy)}`);

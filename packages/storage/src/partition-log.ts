@@ -12,11 +12,10 @@ import { assert, assertSafeOffset } from "./assert.js";
 import { planFollowerAppend, planLeaderAppend, stampLeaderAppend } from "./append-validation.js";
 import { type BatchSummary } from "./batch-scanner.js";
 import { fsyncFolder, writeCheckpointLines, writeOffsetCheckpoint, readOffsetCheckpoint, CheckpointFormatError } from "./checkpoint-file.js";
-import { type CleanerStats, type CleanerHost, compactLog } from "./cleaner.js";
+import { type CleanerStats, type CleanerHost, compactLog, readCleanerCheckpoint, writeCleanerCheckpoint } from "./cleaner.js";
 import { type LogConfig, NEVER, compacts, deletesOldSegments, resolveLogConfig } from "./config.js";
 import { StorageError, diskError } from "./errors.js";
 import {
-  CLEANER_CHECKPOINT_FILE,
   CLEAN_SHUTDOWN_FILE,
   HIGH_WATERMARK_CHECKPOINT_FILE,
   LEADER_EPOCH_CHECKPOINT_FILE,
@@ -395,7 +394,7 @@ export class PartitionLog {
     if (this.epochs.clear()) this.writeEpochCheckpoint();
     this.writeLogStartCheckpoint();
     this.writeRecoveryPointCheckpoint();
-    this.writeCleanerCheckpoint(offset);
+    writeCleanerCheckpoint(this.dir, { firstDirtyOffset: offset, tombstoneHorizonMs: null });
     this.logger.info({ log: this.settings.logName, offset }, "emptied log and restarted it");
   }
 
@@ -663,8 +662,10 @@ export class PartitionLog {
       this.recoveryPointValue = this.logEndOffsetValue;
       this.writeRecoveryPointCheckpoint();
     }
-    const cleanerOffset = this.readCleanerCheckpoint();
-    if (cleanerOffset !== null && cleanerOffset > this.logEndOffsetValue) this.writeCleanerCheckpoint(this.logEndOffsetValue);
+    const cleaner = readCleanerCheckpoint(this.dir);
+    if (cleaner !== null && cleaner.firstDirtyOffset > this.logEndOffsetValue) {
+      writeCleanerCheckpoint(this.dir, { ...cleaner, firstDirtyOffset: this.logEndOffsetValue });
+    }
   }
 
   /** The first record of `batch` with timestamp >= target and offset >= log start (records are decoded here). */
@@ -689,8 +690,6 @@ export class PartitionLog {
       segments: () => this.segments,
       logEndOffset: () => this.logEndOffsetValue,
       producers: () => this.producers,
-      readCleanerCheckpoint: () => this.readCleanerCheckpoint(),
-      writeCleanerCheckpoint: (offset) => this.writeCleanerCheckpoint(offset),
       replaceSegments: (oldSegments, replacement) => this.replaceSegments(oldSegments, replacement),
     };
   }
@@ -702,19 +701,6 @@ export class PartitionLog {
     assert(first + oldSegments.length < this.segments.length, "the active segment is never replaced");
     this.structureVersion++;
     this.segments.splice(first, oldSegments.length, replacement);
-  }
-
-  private readCleanerCheckpoint(): number | null {
-    try {
-      return readOffsetCheckpoint(this.checkpointPath(CLEANER_CHECKPOINT_FILE));
-    } catch (error) {
-      if (!(error instanceof CheckpointFormatError)) throw diskError("cannot read", this.checkpointPath(CLEANER_CHECKPOINT_FILE), error);
-      return null;
-    }
-  }
-
-  private writeCleanerCheckpoint(offset: number): void {
-    this.writeCheckpoint("cleaner offset", CLEANER_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.checkpointPath(CLEANER_CHECKPOINT_FILE), offset, true));
   }
 
   private writeEpochCheckpoint(): void {

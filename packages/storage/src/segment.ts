@@ -91,6 +91,7 @@ export class LogSegment {
     const segment = new LogSegment(dir, baseOffset, settings, fd, 0, baseOffset, nowMs, fileSuffix);
     segment.offsetIndex = segment.newOffsetIndex();
     segment.timeIndex = segment.newTimeIndex();
+    segment.indexFilesStale = true; // it has no index files yet, not even empty ones
     return segment;
   }
 
