@@ -78,7 +78,7 @@ async function threeNodeCluster() {
   await clock.advance(400);
   const leader = [...drivers.values()].find((driver) => driver.status().role === "leader")!;
   expect(leader).toBeDefined();
-  return { clock, drivers, machines, storages, leader };
+  return { clock, drivers, machines, storages, leader, transport };
 }
 
 describe("RaftDriver", () => {
@@ -107,7 +107,7 @@ describe("RaftDriver", () => {
   });
 
   it("snapshots every N entries and a restarted node recovers its state from storage", async () => {
-    const { clock, drivers, machines, storages, leader } = await threeNodeCluster();
+    const { clock, drivers, machines, storages, leader, transport } = await threeNodeCluster();
     for (let k = 0; k < 25; k++) await leader.propose(enc(`v${k}`));
     await clock.advance(60);
     const followerId = [...drivers.keys()].find((id) => id !== leader.status().id)!;
@@ -117,14 +117,20 @@ describe("RaftDriver", () => {
     const restarted = await RaftDriver.start({
       config: { id: followerId, voters: [1, 2, 3], electionTimeoutMs: 100, heartbeatIntervalMs: 20 },
       storage: storages.get(followerId)!,
-      transport: { send: () => {} },
+      transport,
       scheduler: clock,
       stateMachine: machine,
       random: createSeededRandom(9),
     });
     await settle();
-    expect(machine.values).toEqual(machines.get(leader.status().id)!.values);
-    await restarted.stop();
+    // From its own disk: the snapshot plus the entries its stored commit index covers.
+    const leaderValues = machines.get(leader.status().id)!.values;
+    expect(machine.values.length).toBeGreaterThanOrEqual(19);
+    expect(leaderValues.slice(0, machine.values.length)).toEqual(machine.values);
+    // The rest from the leader.
+    drivers.set(followerId, restarted);
+    await clock.advance(100);
+    expect(machine.values).toEqual(leaderValues);
   });
 
   it("transfers leadership on request, and stop() fails what is pending", async () => {

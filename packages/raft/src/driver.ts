@@ -224,7 +224,11 @@ export class RaftDriver {
         const ready = this.raft.ready();
         if (ready === null) break;
         for (const message of ready.messages) this.options.transport.send(message);
-        if (!readyHasWrites(ready)) {
+        // A Ready whose only write is a new commit index skips the disk: the commit index is
+        // saved whenever the hard state next travels with a synced write, and losing it is
+        // harmless (a restarted node re-learns it from the leader).
+        const commitOnly = !ready.mustSync && ready.entries.length === 0 && ready.compaction === null;
+        if (!readyHasWrites(ready) || commitOnly) {
           this.finish(ready);
           continue;
         }
