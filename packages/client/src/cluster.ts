@@ -35,11 +35,17 @@ export class Cluster {
   private lastRefreshStartMs = -Infinity;
   private nextBootstrap = 0;
   private closed = false;
+  /** Refreshes metadata older than metadataMaxAgeMs (new partitions, moved leaders nobody erred on). */
+  private readonly maxAgeTimer: NodeJS.Timeout;
 
   constructor(readonly options: ClusterOptions) {
     if (options.bootstrapServers.length === 0) throw new RangeError("bootstrapServers must name at least one broker");
     this.pool = new ConnectionPool({ clientId: options.clientId, maxMessageBytes: options.maxMessageBytes });
     this.metadata = new MetadataCache(options.metadataMaxAgeMs);
+    this.maxAgeTimer = setInterval(() => {
+      if (this.trackedTopics.size > 0 && this.metadata.isStale(Date.now())) this.refreshMetadata().catch(() => undefined);
+    }, Math.max(1_000, Math.min(options.metadataMaxAgeMs, 60_000)));
+    this.maxAgeTimer.unref();
   }
 
   get isClosed(): boolean {
@@ -169,6 +175,7 @@ export class Cluster {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.maxAgeTimer);
     this.pool.close();
   }
 }

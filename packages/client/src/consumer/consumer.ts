@@ -294,8 +294,9 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
 
   /**
    * Returns up to maxPollRecords records, waiting up to `timeoutMs` for some. Right after
-   * subscribe(), it also waits for the group to hand out the first assignment (as Kafka's
-   * poll(long) did), at most maxPollIntervalMs.
+   * subscribe(), it first waits for the group's first assignment and the positions of its
+   * partitions (as Kafka's poll(long) did), for at most max(timeoutMs, requestTimeoutMs), so a
+   * loop that stops at the first empty poll (the seed's KafkaExample) sees the records.
    */
   async poll(timeoutMs: number): Promise<ConsumerRecord<K, V>[]> {
     this.assertOpen();
@@ -304,7 +305,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     const member = this.member;
     if (member !== undefined) {
       if (member.leftForPollTimeout) member.rejoin(this.subscriptions.subscribedTopics);
-      if (!member.assignmentReceived) await member.waitForAssignment(this.options.maxPollIntervalMs);
+      if (!member.assignmentReceived) await member.waitForAssignment(Math.max(timeoutMs, this.options.requestTimeoutMs));
       if (this.lookupRunning !== undefined) await this.lookupRunning;
     }
     this.maybeAutoCommit();

@@ -23,6 +23,30 @@ export interface FetcherHooks {
 
 const RETRY_AFTER_ERROR_MS = 100;
 
+/** Below this much room a fetch is not worth a call (unless a partition's whole share fits). */
+const MIN_FETCH_BYTES = 64 * 1024;
+
+export interface FetchBudget {
+  fetchMaxBytes: number;
+  maxPartitionFetchBytes: number;
+  /** Fetched and not yet returned by poll(). */
+  bufferedBytes: number;
+  /** Asked for by fetches still in flight. */
+  reservedBytes: number;
+  partitionCount: number;
+}
+
+/**
+ * How many bytes one Fetch may ask for, so that buffered + in flight never pass fetchMaxBytes;
+ * 0 means wait for poll() to make room (backpressure).
+ */
+export function fetchRequestBytes(budget: FetchBudget): number {
+  const room = budget.fetchMaxBytes - budget.bufferedBytes - budget.reservedBytes;
+  const wanted = budget.partitionCount * budget.maxPartitionFetchBytes;
+  const maxBytes = Math.min(room, wanted);
+  return maxBytes < Math.min(budget.maxPartitionFetchBytes, MIN_FETCH_BYTES) ? 0 : maxBytes;
+}
+
 export class Fetcher {
   private readonly inFlightByNode = new Set<number>();
   private reservedBytes = 0;
@@ -99,12 +123,15 @@ export class Fetcher {
   private fetchFrom(nodeId: number, partitions: PartitionPosition[]): void {
     const node = this.cluster.metadata.broker(nodeId);
     if (node === undefined) return;
-    const room = this.options.fetchMaxBytes - this.buffer.bufferedBytes - this.reservedBytes;
-    const wanted = partitions.length * this.options.maxPartitionFetchBytes;
-    const maxBytes = Math.min(room, wanted);
-    // Too little room to be worth a call: wait until poll() makes space.
-    if (maxBytes < Math.min(this.options.maxPartitionFetchBytes, 64 * 1024)) return;
-    const partitionMaxBytes = Math.max(1, Math.min(this.options.maxPartitionFetchBytes, maxBytes));
+    const maxBytes = fetchRequestBytes({
+      fetchMaxBytes: this.options.fetchMaxBytes,
+      maxPartitionFetchBytes: this.options.maxPartitionFetchBytes,
+      bufferedBytes: this.buffer.bufferedBytes,
+      reservedBytes: this.reservedBytes,
+      partitionCount: partitions.length,
+    });
+    if (maxBytes === 0) return; // poll() frees space and wakes the fetcher
+    const partitionMaxBytes = Math.min(this.options.maxPartitionFetchBytes, maxBytes);
     const byTopic = new Map<string, v1.FetchPartition[]>();
     const epochs = new Map<string, number>();
     for (const state of partitions) {
