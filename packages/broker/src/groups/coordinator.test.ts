@@ -331,6 +331,27 @@ describe("group coordinator membership and offsets", () => {
     expect(await fetched(n, [revoked])).toEqual({ [revoked]: "3" });
   });
 
+  it("refuses a commit sent before the member got the partition back (a zombie from its earlier ownership)", async () => {
+    const topic = new MemoryOffsetsTopic();
+    const n = node(topic, 1, { orders: 2 });
+    await lead(topic, n, 1);
+    const a = await heartbeat(n, {}); // epoch 1: both partitions
+    const b = await heartbeat(n, {}); // group epoch 2
+    const asked = await heartbeat(n, { memberId: a.memberId!, memberEpoch: 1, ownedPartitionsSent: true, ownedPartitions: [{ topic: "orders", partitions: [0, 1] }] });
+    const kept = asked.assignment![0]!.partitions![0]!;
+    const moved = kept === 0 ? 1 : 0;
+    await heartbeat(n, { memberId: a.memberId!, memberEpoch: 1, ownedPartitionsSent: true, ownedPartitions: [{ topic: "orders", partitions: [kept] }] });
+    await heartbeat(n, { memberId: b.memberId!, memberEpoch: 2, ownedPartitionsSent: true, ownedPartitions: [] });
+    // b leaves: the moved partition comes back to a at epoch 3.
+    await heartbeat(n, { memberId: b.memberId!, memberEpoch: -1 });
+    const back = await heartbeat(n, { memberId: a.memberId!, memberEpoch: 2, ownedPartitionsSent: true, ownedPartitions: [{ topic: "orders", partitions: [kept] }] });
+    expect(back.memberEpoch).toBe(3);
+    expect(back.assignment).toEqual([{ topic: "orders", partitions: [0, 1] }]);
+    // A commit a sent at epoch 1 (when it first had the partition) arrives only now.
+    expect(partitionErrors(await commit(n, a.memberId!, 1, [{ partition: moved, offset: 1 }, { partition: kept, offset: 1 }]))).toEqual(["STALE_MEMBER_EPOCH", "NONE"]);
+    expect(partitionErrors(await commit(n, a.memberId!, 3, [{ partition: moved, offset: 2 }]))).toEqual(["NONE"]);
+  });
+
   it("resumes members and offsets on a new coordinator after failover: members keep their epochs and partitions", async () => {
     const topic = new MemoryOffsetsTopic();
     const first = node(topic, 1);

@@ -10,7 +10,7 @@ import type { GroupEnvironment, HeartbeatInput } from "./group.js";
 import { offsetsPartitionFor } from "./group-partition.js";
 import { replayPartition } from "./loader.js";
 import { ownedByMember } from "./member.js";
-import { checkCommitPartition, committableBy } from "./offset-commit-rules.js";
+import { checkCommitPartition, committingMember } from "./offset-commit-rules.js";
 import { type GroupEntry, OffsetsPartition } from "./offsets-partition.js";
 import { type CoordinatorRecord, PartitionWriter } from "./partition-writer.js";
 import { encodeGroupValue, encodeKey, encodeOffsetValue, type OffsetValue } from "./record-format.js";
@@ -343,13 +343,13 @@ export class GroupCoordinator {
         throw new TributaryError("INVALID_REQUEST", `one OffsetCommit may carry at most ${this.deps.settings.maxCommitPartitions} partitions, not ${partitionCount}`);
       }
       const existing = this.usableEntry(partition, request.groupId);
-      const owned = committableBy(existing?.group, request);
+      const member = committingMember(existing?.group, request);
       const nowMs = this.deps.clock();
       const accepted: { topic: string; partition: number; value: OffsetValue }[] = [];
       const results = request.topics.map((topic) => ({
         name: topic.name,
         partitions: topic.partitions.map((p) => {
-          const error = checkCommitPartition(request.memberId, owned, topic.name, p, this.deps.settings.maxMetadataBytes);
+          const error = checkCommitPartition(member, request.memberEpoch, topic.name, p, this.deps.settings.maxMetadataBytes);
           if (error.code === "NONE") {
             const value: OffsetValue = { committedOffset: int64ToNumber(p.committedOffset), committedLeaderEpoch: p.committedLeaderEpoch, metadata: p.metadata, commitTimestampMs: nowMs };
             accepted.push({ topic: topic.name, partition: p.partition, value });

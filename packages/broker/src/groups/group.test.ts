@@ -1,8 +1,8 @@
 import { TributaryError } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
-import { type Assignment, assignmentOf, assignmentSize, assignmentToList, EMPTY_ASSIGNMENT, overlaps, union } from "./assignment.js";
+import { type Assignment, assignmentOf, assignmentSize, assignmentToList, EMPTY_ASSIGNMENT, overlaps, partitionsOfAssignment, union } from "./assignment.js";
 import { ConsumerGroup, type GroupSettings, type HeartbeatInput, type HeartbeatOutput } from "./group.js";
-import type { GroupMember } from "./member.js";
+import { type GroupMember, partitionKey } from "./member.js";
 
 const SETTINGS: GroupSettings = {
   defaultSessionTimeoutMs: 45_000,
@@ -72,6 +72,16 @@ function harness(topics: Record<string, number> = { orders: 6 }, settings: Group
 /** The safety property of incremental rebalancing: no partition is ever held by two members. */
 function expectNoDoubleOwnership(members: GroupMember[]): void {
   expectHeldDisjoint(new Map(members.map((m) => [m.memberId, union(m.assigned, m.pendingRevocation)])));
+  // Every partition a member holds has the epoch it got it at, never above the member's own.
+  for (const m of members) {
+    let held = 0;
+    for (const [topic, partition] of partitionsOfAssignment(union(m.assigned, m.pendingRevocation))) {
+      held++;
+      const epoch = m.assignmentEpochs.get(partitionKey(topic, partition));
+      if (epoch === undefined || epoch > m.memberEpoch) expect.fail(`${m.memberId} holds ${topic}-${partition} with assignment epoch ${epoch} at member epoch ${m.memberEpoch}`);
+    }
+    if (m.assignmentEpochs.size !== held) expect.fail(`${m.memberId} has assignment epochs for partitions it does not hold`);
+  }
 }
 
 function expectHeldDisjoint(held: Map<string, Assignment>): void {

@@ -183,6 +183,7 @@ export class ConsumerGroup {
       sessionTimeoutMs,
       assigned: EMPTY_ASSIGNMENT,
       pendingRevocation: EMPTY_ASSIGNMENT,
+      assignmentEpochs: new Map(),
     };
     this.membersById.set(memberId, member);
     this.bumpGroupEpoch();

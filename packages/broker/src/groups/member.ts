@@ -41,6 +41,16 @@ export interface GroupMember {
   readonly assigned: Assignment;
   /** What it was asked to give up and has not yet confirmed giving up (still its own meanwhile). */
   readonly pendingRevocation: Assignment;
+  /**
+   * The member epoch at which it got each partition it holds (key: partitionKey), so a commit
+   * sent before the member last got a partition back (a zombie from an earlier ownership) is
+   * refused: the rule of Kafka's KIP-1251, assignmentEpoch <= commit epoch <= member epoch.
+   */
+  readonly assignmentEpochs: ReadonlyMap<string, number>;
+}
+
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 export interface TargetAssignment {
@@ -63,7 +73,7 @@ export function reconcileMember(member: GroupMember, target: TargetAssignment, o
     case "unrevoked-partitions":
       // Unknown ownership counts as still owning: the member must say it let the partitions go.
       if (owned === null || overlaps(owned, member.pendingRevocation)) return member;
-      return computeNext({ ...member, pendingRevocation: EMPTY_ASSIGNMENT }, target, ownerOf);
+      return computeNext(withoutPending(member), target, ownerOf);
     case "unreleased-partitions":
       return computeNext(member, target, ownerOf);
   }
@@ -93,14 +103,28 @@ function computeNext(member: GroupMember, target: TargetAssignment, ownerOf: Own
   const state: MemberState = unreleased > 0 ? "unreleased-partitions" : "stable";
   const sameEpoch = member.memberEpoch === target.epoch;
   if (sameEpoch && state === member.state && sameAssignment(assigned, member.assigned) && member.pendingRevocation.size === 0) return member;
+  // Retained partitions keep the epoch they were got at; new ones are got at the target epoch.
+  const assignmentEpochs = new Map<string, number>();
+  for (const [topic, partition] of partitionsOfAssignment(assigned)) {
+    const key = partitionKey(topic, partition);
+    assignmentEpochs.set(key, member.assignmentEpochs.get(key) ?? target.epoch);
+  }
   return {
     ...member,
     state,
     assigned,
     pendingRevocation: EMPTY_ASSIGNMENT,
+    assignmentEpochs,
     memberEpoch: target.epoch,
     previousMemberEpoch: sameEpoch ? member.previousMemberEpoch : member.memberEpoch,
   };
+}
+
+/** The member once it confirmed giving up its pending partitions. */
+function withoutPending(member: GroupMember): GroupMember {
+  const assignmentEpochs = new Map(member.assignmentEpochs);
+  for (const [topic, partition] of partitionsOfAssignment(member.pendingRevocation)) assignmentEpochs.delete(partitionKey(topic, partition));
+  return { ...member, pendingRevocation: EMPTY_ASSIGNMENT, assignmentEpochs };
 }
 
 /** Everything the member may still hold: its assignment and what it has yet to give up. */

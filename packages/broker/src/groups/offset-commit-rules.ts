@@ -1,16 +1,17 @@
-// Who may commit which offsets (KIP-848's rules, relaxed as Kafka later did: a member may
-// commit any partition it still owns, whatever epoch it sends, up to its current one).
+// Who may commit which offsets. A member may commit a partition it holds (including one it is
+// revoking) with any epoch from the one at which it got that partition up to its current one
+// (Kafka's KIP-1251 rule): an older epoch is a zombie from an earlier ownership, a newer one
+// is fenced.
 import { type ErrorCode, int64ToNumber, TributaryError, type v1 } from "@tributary/protocol";
-import { type Assignment, hasPartition } from "./assignment.js";
 import { NO_ERROR } from "./coordinator-errors.js";
 import type { ConsumerGroup } from "./group.js";
-import { ownedByMember } from "./member.js";
+import { type GroupMember, partitionKey } from "./member.js";
 
 /**
- * What the committer may commit: null for a commit outside group management (anything), else
- * the member's partitions, including those it is revoking. Throws for a request-level refusal.
+ * The member committing, or null for a commit outside group management (which may commit
+ * anything). Throws for a request-level refusal.
  */
-export function committableBy(group: ConsumerGroup | undefined, request: v1.OffsetCommitRequest__Output): Assignment | null {
+export function committingMember(group: ConsumerGroup | undefined, request: v1.OffsetCommitRequest__Output): GroupMember | null {
   const { memberId, memberEpoch, groupId } = request;
   if (memberId === "" && memberEpoch < 0) {
     // assign()-style consumers and admin tools: allowed only while no member manages the group.
@@ -24,13 +25,13 @@ export function committableBy(group: ConsumerGroup | undefined, request: v1.Offs
   if (memberEpoch > member.memberEpoch) {
     throw new TributaryError("FENCED_MEMBER_EPOCH", `member ${memberId} committed with epoch ${memberEpoch} but is at ${member.memberEpoch}; rejoin`);
   }
-  return ownedByMember(member);
+  return member;
 }
 
 /** The error for one partition of a commit, NONE when it may be written. */
 export function checkCommitPartition(
-  memberId: string,
-  owned: Assignment | null,
+  member: GroupMember | null,
+  memberEpoch: number,
   topic: string,
   p: v1.OffsetCommitPartition__Output,
   maxMetadataBytes: number,
@@ -46,8 +47,16 @@ export function checkCommitPartition(
     return { code: "INVALID_REQUEST", message: `committed offset ${p.committedOffset} of ${topic}-${p.partition} is out of range` };
   }
   if (offset < 0) return { code: "INVALID_REQUEST", message: `committed offset ${offset} of ${topic}-${p.partition} is negative` };
-  if (owned !== null && !hasPartition(owned, topic, p.partition)) {
-    return { code: "STALE_MEMBER_EPOCH", message: `member ${memberId} does not own ${topic}-${p.partition} (any more); its commit is refused` };
+  if (member === null) return NO_ERROR;
+  const assignmentEpoch = member.assignmentEpochs.get(partitionKey(topic, p.partition));
+  if (assignmentEpoch === undefined) {
+    return { code: "STALE_MEMBER_EPOCH", message: `member ${member.memberId} does not own ${topic}-${p.partition} (any more); its commit is refused` };
+  }
+  if (memberEpoch < assignmentEpoch) {
+    return {
+      code: "STALE_MEMBER_EPOCH",
+      message: `member ${member.memberId} got ${topic}-${p.partition} back at epoch ${assignmentEpoch}; a commit sent at epoch ${memberEpoch} is from its earlier ownership and is refused`,
+    };
   }
   return NO_ERROR;
 }

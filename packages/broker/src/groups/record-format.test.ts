@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assignmentOf } from "./assignment.js";
 import type { GroupSnapshot } from "./group.js";
+import { partitionKey } from "./member.js";
 import { javaStringHashCode, offsetsPartitionFor } from "./group-partition.js";
 import {
   decodeGroupValue,
@@ -70,6 +71,11 @@ describe("__consumer_offsets record format", () => {
             sessionTimeoutMs: 45_000,
             assigned: assignmentOf([{ topic: "orders", partitions: [0, 1] }]),
             pendingRevocation: assignmentOf([{ topic: "orders", partitions: [2] }]),
+            assignmentEpochs: new Map([
+              [partitionKey("orders", 0), 3],
+              [partitionKey("orders", 1), 6],
+              [partitionKey("orders", 2), 3],
+            ]),
           },
           target: assignmentOf([{ topic: "orders", partitions: [0, 1] }]),
         },

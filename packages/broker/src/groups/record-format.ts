@@ -17,13 +17,14 @@
 //     (0 stable, 1 unrevoked-partitions, 2 unreleased-partitions), string clientId,
 //     string clientHost, int32 rebalanceTimeoutMs, int32 sessionTimeoutMs, string serverAssignor,
 //     int32 k, k x string subscribedTopic, assignment assigned, assignment pendingRevocation,
-//     assignment target
+//     assignment target, int32 e, e x (string topic, int32 partition, int32 assignmentEpoch)
+//     (the member epoch at which it got each partition it holds)
 //   assignment = int32 t, t x (string topic, int32 p, p x int32 partition)
 // string = int32 byte length, then UTF-8 bytes.
 // A reader meeting a newer version skips the record (and says so) rather than misreading it.
 import { type Assignment, assignmentOf, assignmentToList } from "./assignment.js";
 import type { GroupSnapshot } from "./group.js";
-import type { GroupMember, MemberState } from "./member.js";
+import { type GroupMember, type MemberState, partitionKey } from "./member.js";
 
 export const OFFSET_KEY_TYPE = 0;
 export const GROUP_KEY_TYPE = 1;
@@ -216,6 +217,12 @@ export function encodeGroupValue(snapshot: GroupSnapshot): Buffer {
       .int32(member.subscribedTopicNames.length);
     for (const topic of member.subscribedTopicNames) writer.string(topic);
     writer.assignment(member.assigned).assignment(member.pendingRevocation).assignment(target);
+    const epochs = [...member.assignmentEpochs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    writer.int32(epochs.length);
+    for (const [key, epoch] of epochs) {
+      const split = key.lastIndexOf("\u0000");
+      writer.string(key.slice(0, split)).int32(Number(key.slice(split + 1))).int32(epoch);
+    }
   }
   return writer.finish();
 }
@@ -255,8 +262,12 @@ export function decodeGroupValue(bytes: Buffer): GroupSnapshot | undefined {
       sessionTimeoutMs,
       assigned: reader.assignment(),
       pendingRevocation: reader.assignment(),
+      assignmentEpochs: new Map(),
     };
-    members.push({ member, target: reader.assignment() });
+    const target = reader.assignment();
+    const assignmentEpochs = new Map<string, number>();
+    for (let e = reader.count(); e > 0; e--) assignmentEpochs.set(partitionKey(reader.string(), reader.int32()), reader.int32());
+    members.push({ member: { ...member, assignmentEpochs }, target });
   }
   reader.end();
   return { groupEpoch, assignmentEpoch, assignorName, partitionCounts, members };
