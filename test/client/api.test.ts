@@ -127,6 +127,31 @@ describe("consumer without a group", () => {
   });
 });
 
+describe("compression", () => {
+  it("writes and reads back gzip, snappy, lz4 and zstd batches", async () => {
+    const client = env.client();
+    await client.admin().createTopics([{ topic: "codecs", numPartitions: 1, replicationFactor: 3 }]);
+    const codecs = ["gzip", "snappy", "lz4", "zstd"] as const;
+    for (const compression of codecs) {
+      const producer = client.producer({ keySerializer: serializers.string, valueSerializer: serializers.string, compression });
+      await producer.sendBatch(Array.from({ length: 50 }, (_, i) => ({ topic: "codecs", key: compression, value: `${compression}-${i}-${"z".repeat(200)}` })));
+      await producer.close();
+    }
+    const consumer = client.consumer({ keyDeserializer: serializers.string, valueDeserializer: serializers.string, autoOffsetReset: "earliest" });
+    consumer.assign([{ topic: "codecs", partition: 0 }]);
+    const values: string[] = [];
+    await waitFor(
+      async () => {
+        for (const record of await consumer.poll(100)) values.push(record.value!);
+        return values.length >= 200;
+      },
+      { timeoutMs: 20_000, message: "200 records" },
+    );
+    await consumer.close();
+    expect(values).toEqual(codecs.flatMap((c) => Array.from({ length: 50 }, (_, i) => `${c}-${i}-${"z".repeat(200)}`)));
+  });
+});
+
 describe("producer limits", () => {
   it("makes send() wait for buffer space and fail after maxBlockMs with BufferExhaustedError", async () => {
     const client = env.client();
