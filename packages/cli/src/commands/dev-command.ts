@@ -11,6 +11,7 @@ import { formatLogLine } from "../format/log-line.js";
 import { writeLines } from "../io.js";
 import { formatDevBanner } from "../dev/banner.js";
 import { prettyLogStream } from "../dev/pretty-log-stream.js";
+import { waitForLiveBrokers } from "../dev/ready.js";
 import { type RunningServer, startServer } from "../dev/servers.js";
 import { booleanArg, intArg, stringArg } from "./args.js";
 
@@ -53,6 +54,7 @@ async function runSingleNode(options: DevOptions, context: CommandContext): Prom
       logDestination: prettyLogStream("broker 0", context.io.stdout, options.minLevel),
       logLevel: options.minLevel <= DEBUG_LEVEL ? "debug" : "info",
     }));
+    await waitForLiveBrokers([`127.0.0.1:${brokerPort}`], 1, context.stopSignal);
     await writeLines(context.io.stdout, formatDevBanner({ brokerPorts: [brokerPort], controllerPort, dataDir }));
     await untilStopped(context.stopSignal);
     await writeLines(context.io.stdout, ["Stopping..."]);
@@ -95,6 +97,7 @@ async function runThreeNodes(options: DevOptions, context: CommandContext): Prom
     },
   });
   try {
+    await waitForLiveBrokers([0, 1, 2].map((i) => `127.0.0.1:${options.brokerPort + i}`), 3, context.stopSignal);
     await writeLines(out, formatDevBanner({
       brokerPorts: [0, 1, 2].map((i) => options.brokerPort + i), controllerPort: options.controllerPort, dataDir: options.dataDir,
     }));
