@@ -410,10 +410,11 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     if (this.locator === undefined) throw new IllegalStateError("committing offsets needs a groupId");
     const map = this.toCommitMap(offsets);
     if (metadata !== undefined) for (const [key, value] of metadata) { const entry = map.get(key); if (entry) entry.metadata = value; }
-    const member = this.member?.membership;
-    const memberId = member?.memberId ?? "";
-    const memberEpoch = member === undefined || member.memberId === "" ? -1 : member.memberEpoch;
-    const commit = this.offsets.commit(this.locator, memberId, memberEpoch, map);
+    const member = () => {
+      const membership = this.member?.membership;
+      return membership === undefined || membership.memberId === "" ? { memberId: "", memberEpoch: -1 } : { memberId: membership.memberId, memberEpoch: membership.memberEpoch };
+    };
+    const commit = this.offsets.commit(this.locator, member, map);
     this.inFlightCommits.add(commit);
     try {
       await commit;

@@ -64,8 +64,12 @@ export class OffsetClient {
     return options;
   }
 
-  /** Commits offsets for a group (memberEpoch -1 and empty memberId outside group management). */
-  async commit(locator: CoordinatorLocator, memberId: string, memberEpoch: number, offsets: Map<string, { topic: string; partition: number; offset: number; metadata?: string }>): Promise<void> {
+  /**
+   * Commits offsets for a group. `member()` gives the member id and epoch at each attempt
+   * (empty and -1 outside group management), so a commit that raced a rebalance and got
+   * STALE_MEMBER_EPOCH goes again with the epoch the member has now.
+   */
+  async commit(locator: CoordinatorLocator, member: () => { memberId: string; memberEpoch: number }, offsets: Map<string, { topic: string; partition: number; offset: number; metadata?: string }>): Promise<void> {
     if (offsets.size === 0) return;
     const byTopic = new Map<string, v1.OffsetCommitPartition[]>();
     for (const o of offsets.values()) {
@@ -73,13 +77,13 @@ export class OffsetClient {
       list.push({ partition: o.partition, committedOffset: int64(o.offset), committedLeaderEpoch: -1, metadata: o.metadata ?? "" });
       byTopic.set(o.topic, list);
     }
-    const request: v1.OffsetCommitRequest = {
-      groupId: locator.groupId,
-      memberId,
-      memberEpoch,
-      topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
-    };
+    const topics = [...byTopic].map(([name, partitions]) => ({ name, partitions }));
+    const options = this.retryOptions(`OffsetCommit(${locator.groupId})`, (error) => {
+      if (isCoordinatorError(error)) locator.forget();
+    });
+    options.isRetriable = (error) => error.retriable || error.code === "STALE_MEMBER_EPOCH";
     await retrying(async () => {
+      const request: v1.OffsetCommitRequest = { groupId: locator.groupId, ...member(), topics };
       const coordinator = await locator.get();
       const stubs = this.cluster.stubs(coordinator.address);
       const response = await unary<v1.OffsetCommitResponse__Output>((o, cb) => stubs.groups.OffsetCommit(request, o, cb), this.requestTimeoutMs, `OffsetCommit(${locator.groupId})`);
@@ -91,9 +95,7 @@ export class OffsetClient {
           if (error !== null) throw error;
         }
       }
-    }, this.retryOptions(`OffsetCommit(${locator.groupId})`, (error) => {
-      if (isCoordinatorError(error)) locator.forget();
-    }));
+    }, options);
   }
 
   /** Committed offsets of the group for these partitions (offset -1: none). */
