@@ -35,6 +35,8 @@ export class MemoryRaftStorage implements RaftStorage {
   /** Completed but not synced: lost by a crash unless a later synced write completes. */
   private volatile: StorageWrite[] = [];
   private queued: PendingWrite[] = [];
+  /** The image once every accepted write lands. */
+  private projected: DurableImage = { hardState: null, snapshot: null, entries: [] };
   private generation = 0;
   private readonly scheduleCompletion: (complete: () => void) => void;
   /** Count of writes made durable, for tests. */
@@ -50,6 +52,12 @@ export class MemoryRaftStorage implements RaftStorage {
   }
 
   write(write: StorageWrite, options: { readonly sync: boolean }): Promise<void> {
+    // Check the write against everything accepted so far, so a bad one is refused to its caller.
+    try {
+      applyStorageWrite(this.projected, write);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve) => {
       const generation = this.generation;
       this.queued.push({ write, sync: options.sync, resolve });
@@ -66,6 +74,7 @@ export class MemoryRaftStorage implements RaftStorage {
     this.generation++;
     this.queued = [];
     this.volatile = [];
+    this.projected = { ...this.durable, entries: [...this.durable.entries] };
   }
 
   /** The durable state as a restarted node would load it. */
