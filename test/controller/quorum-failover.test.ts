@@ -10,6 +10,7 @@ import {
   pollUntil,
   removeDirs,
   startControllerProcess,
+  stopGracefully,
 } from "./support.js";
 
 describe("a 3-controller quorum under kill -9", () => {
@@ -36,11 +37,13 @@ describe("a 3-controller quorum under kill -9", () => {
     );
   };
 
+  const WHILE_DOWN = ["while-down-0", "while-down-1", "while-down-2", "while-down-3", "while-down-4"];
   const topicNames = (image: { topicsByName: Map<string, unknown> }): string[] => [...image.topicsByName.keys()].sort();
 
   it("elects a new leader after the old one is killed, catches up a restarted node, and keeps every committed write", async () => {
-    // A long session so the test broker stays unfenced across every failover here.
-    spec = await clusterSpec(3, { "broker.session.timeout.ms": "120000" });
+    // A long session so the test broker stays unfenced across every failover here; snapshots
+    // every few records so restarts load a snapshot and the restarted node may be sent one.
+    spec = await clusterSpec(3, { "broker.session.timeout.ms": "120000", "metadata.log.max.snapshot.interval.records": "3" });
     await Promise.all(spec.nodeIds.map(start));
     clients = new ControllerClients(spec);
     const firstLeader = await pollUntil("a leader all controllers agree on", 20_000, () => clients.leader());
@@ -55,12 +58,13 @@ describe("a 3-controller quorum under kill -9", () => {
       return leader !== undefined && leader !== firstLeader ? leader : undefined;
     });
     expect(survivors).toContain(secondLeader);
+    for (let i = 0; i < 5; i++) expect((await clients.createTopic(`while-down-${i}`, 1, 1)).topics[0]!.error.code).toBe("NONE");
     expect((await clients.createTopic("after-kill", 1, 1)).topics[0]!.error.code).toBe("NONE");
 
     // The killed controller comes back on its old data dir and catches up with what it missed.
     await start(firstLeader);
     const caughtUp = await clients.streamImage(firstLeader, (image) => image.topicsByName.has("after-kill"));
-    expect(topicNames(caughtUp)).toEqual(["after-kill", "before-kill"]);
+    expect(topicNames(caughtUp)).toEqual(["after-kill", "before-kill", ...WHILE_DOWN]);
     // A follower answers writes with NOT_CONTROLLER and the leader's id and address.
     const follower = spec.nodeIds.find((id) => id !== secondLeader)!;
     const redirected = await clients.call<{ topics: { error: { code: string } }[]; controller: { nodeId: number; endpoint: { port: number } } }>(
@@ -78,8 +82,14 @@ describe("a 3-controller quorum under kill -9", () => {
     expect((await clients.createTopic("after-restart", 1, 1)).topics[0]!.error.code).toBe("NONE");
     for (const id of spec.nodeIds) {
       const image = await clients.streamImage(id, (img) => img.topicsByName.has("after-restart"));
-      expect(topicNames(image)).toEqual(["after-kill", "after-restart", "before-kill"]);
+      expect(topicNames(image)).toEqual(["after-kill", "after-restart", "before-kill", ...WHILE_DOWN]);
       expect(image.brokers.get(1)?.fenced).toBe(false);
     }
+    // A clean stop (SIGTERM) exits 0, the leader handing over its leadership first.
+    for (const proc of running.values()) {
+      const code = await stopGracefully(proc);
+      expect(code, proc.output.join("").slice(-3000)).toBe(0);
+    }
+    running.clear();
   });
 });

@@ -194,8 +194,26 @@ export class ControllerClients {
     return this.write("CreateTopics", { topics: [{ name, numPartitions, replicationFactor }] }, (r: { topics: { error: { code: string; message: string } }[] }) => r.topics[0]?.error);
   }
 
-  /** The committed image of one node, read through its StreamMetadata until `done` says it is enough. */
+  /**
+   * The committed image of one node, read through its StreamMetadata until `done` says it is
+   * enough. A stream that fails (the node is still starting) is opened again until the deadline.
+   */
   async streamImage(nodeId: number, done: (image: InstanceType<typeof protocol.MetadataImage>) => boolean, deadlineMs = 15_000): Promise<InstanceType<typeof protocol.MetadataImage>> {
+    const end = Date.now() + deadlineMs;
+    let lastError: unknown;
+    while (Date.now() < end) {
+      try {
+        return await this.streamOnce(nodeId, done, end - Date.now());
+      } catch (error) {
+        if ((error as { code?: number }).code !== grpc.status.UNAVAILABLE) throw error;
+        lastError = error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(`node ${nodeId}'s metadata stream did not reach the expected state within ${deadlineMs} ms; last error: ${String(lastError)}`);
+  }
+
+  private streamOnce(nodeId: number, done: (image: InstanceType<typeof protocol.MetadataImage>) => boolean, deadlineMs: number): Promise<InstanceType<typeof protocol.MetadataImage>> {
     const image = new protocol.MetadataImage();
     const client = this.client(nodeId) as unknown as { StreamMetadata(request: object): NodeJS.EventEmitter & { cancel(): void } };
     const call = client.StreamMetadata({ brokerId: 0, fromOffset: "0" });

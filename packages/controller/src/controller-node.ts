@@ -41,6 +41,8 @@ interface ActiveState {
 
 /** Records per Raft entry when writes are grouped (a bound on one entry's size). */
 const MAX_RECORDS_PER_ENTRY = 4_096;
+/** Wait before rebuilding the active state after a refused proposal. */
+const REBUILD_DELAY_MS = 50;
 
 export class ControllerNode {
   private driver: RaftDriver | null = null;
@@ -98,7 +100,7 @@ export class ControllerNode {
     const batcher = new ProposalBatcher((data) => driver.propose(data), MAX_RECORDS_PER_ENTRY);
     this.active = { controller, batcher, inflight: 0, valid: true };
     this.options.log.info({ term, committedOffset: this.options.metadataLog.committedOffset }, "active controller");
-    void this.commit(this.active, controller.activate(this.options.nowMs()));
+    this.commit(this.active, controller.activate(this.options.nowMs())).catch(() => undefined); // logged in commit
     for (const wake of this.activationWaiters.splice(0)) wake();
   }
 
@@ -126,7 +128,8 @@ export class ControllerNode {
       throw error;
     } finally {
       state.inflight--;
-      if (!state.valid && state.inflight === 0) this.rebuildIfLeader();
+      // Later, not at once: a proposal refused during a leadership transfer would be refused again.
+      if (!state.valid && state.inflight === 0) setTimeout(() => this.rebuildIfLeader(), REBUILD_DELAY_MS).unref();
     }
   }
 
@@ -175,7 +178,10 @@ export class ControllerNode {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => { timer = setTimeout(() => resolve("timeout"), Math.max(1, deadlineMs - this.options.nowMs())); });
     try {
-      const result = await Promise.race([this.commit(state, write), timeout]);
+      const committing = this.commit(state, write);
+      // After a timeout nobody awaits the commit any more; its later failure is already logged.
+      committing.catch(() => undefined);
+      const result = await Promise.race([committing, timeout]);
       if (result === "timeout") {
         return { ok: false, error: wireError("REQUEST_TIMED_OUT", `the metadata write did not commit within ${waitMs} ms`), controller: this.leaderHint() };
       }

@@ -161,12 +161,16 @@ export async function startController(config: ControllerConfig, options: StartCo
 export async function runController(sources: ControllerConfigSources & StartControllerOptions): Promise<RunningController> {
   const config = resolveControllerConfig(sources);
   const running = await startController(config, sources);
+  const log = sources.log;
   const onSignal = (signal: NodeJS.Signals): void => {
     running.stop().then(
       () => process.exit(0),
-      () => process.exit(1),
+      (error: unknown) => {
+        if (log) log.error({ err: error, signal }, "unclean stop");
+        else process.stderr.write(`controller ${config.nodeId} failed to stop cleanly on ${signal}: ${error instanceof Error ? error.stack : String(error)}\n`);
+        process.exit(1);
+      },
     );
-    void signal;
   };
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
