@@ -232,6 +232,21 @@ describe("segments", () => {
     expect(Math.max(...batchBaseOffsets(log.read(0, 1 << 20)))).toBeLessThan(second);
   });
 
+  it("keeps the indexes of only a few recently read old segments in memory", () => {
+    const dir = tempPartitionDir();
+    const clock = new ManualClock();
+    const log = openLog(dir, clock, { segmentBytes: 300 });
+    for (let i = 0; i < 100; i++) log.appendAsLeader(batch({ count: 2 }), 0);
+    expect(log.segmentCount).toBeGreaterThan(20);
+    expect(readAll(log)).toHaveLength(200);
+    expect(log.segmentsWithIndexesInMemory).toBeLessThanOrEqual(9);
+    log.close();
+    const reopened = openLog(dir, clock, { segmentBytes: 300 });
+    expect(reopened.offsetForTimestamp(0)).toEqual({ offset: 0, timestampMs: 1_700_000_000_000 });
+    expect(readAll(reopened)).toHaveLength(200);
+    expect(reopened.segmentsWithIndexesInMemory).toBeLessThanOrEqual(9);
+  });
+
   it("rolls by age once segmentMs has passed since the segment started", () => {
     const clock = new ManualClock();
     const log = openLog(tempPartitionDir(), clock, { segmentMs: 60_000 });

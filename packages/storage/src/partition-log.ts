@@ -35,6 +35,12 @@ export const LATEST_TIMESTAMP = -1;
 export const EARLIEST_TIMESTAMP = -2;
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * Indexes of segments before the active one stay in memory for this many recently used segments
+ * (about 5 MiB each for a full 1 GiB segment at the default index interval); others reload from
+ * their files on use, so memory does not grow with the length of the log.
+ */
+const RESIDENT_INDEX_SEGMENTS = 8;
 
 export interface PartitionLogOptions {
   /** The partition replica's own folder, `<log.dir>/<topic>-<partition>`; created if missing. */
@@ -120,6 +126,8 @@ export class PartitionLog {
   /** Bumped whenever segments are deleted, replaced or cut, so a compaction in flight can tell its input changed. */
   private structureVersion = 0;
   private compactionRunning = false;
+  /** Segments before the active one whose indexes are in memory, most recently used first. */
+  private recentIndexUse: LogSegment[] = [];
 
   private constructor(options: PartitionLogOptions, config: LogConfig) {
     this.dir = path.resolve(options.dir);
@@ -145,6 +153,7 @@ export class PartitionLog {
     if (loaded.epochsChanged) this.writeEpochCheckpoint();
     if (loaded.logStartChanged) this.writeLogStartCheckpoint();
     if (loaded.recoveryPointChanged) this.writeRecoveryPointCheckpoint();
+    this.releaseIdleIndexes(); // recovery rebuilt indexes in memory: write them out and let them go
     this.logger.info({
       log: this.settings.logName,
       cleanShutdown: loaded.hadCleanShutdown,
@@ -190,6 +199,11 @@ export class PartitionLog {
 
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /** Segments whose indexes are in memory (the active one and at most RESIDENT_INDEX_SEGMENTS others). */
+  get segmentsWithIndexesInMemory(): number {
+    return this.segments.filter((segment) => segment.hasIndexesInMemory).length;
   }
 
   /** Base offsets of the segments, oldest first. */
@@ -294,6 +308,7 @@ export class PartitionLog {
     for (let i = this.segmentIndexFor(offset); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
       const first = segment.findBatch(offset);
+      this.rememberIndexUse(segment);
       if (first !== null) return segment.read(first, maxBytes, maxOffsetExclusive, minOneBatch);
     }
     return EMPTY;
@@ -312,6 +327,7 @@ export class PartitionLog {
     for (let i = this.segmentIndexFor(this.logStartOffsetValue); i < this.segments.length; i++) {
       const segment = this.segments[i]!;
       let batch = segment.findBatchByTimestamp(timestampMs);
+      this.rememberIndexUse(segment);
       while (batch !== null) {
         const found = this.firstRecordAtOrAfter(segment, batch, timestampMs);
         if (found !== null) return found;
@@ -330,6 +346,7 @@ export class PartitionLog {
     let largestMs = -1;
     for (let i = this.segmentIndexFor(this.logStartOffsetValue); i < this.segments.length; i++) {
       largestMs = Math.max(largestMs, this.segments[i]!.largestTimestampMs());
+      this.rememberIndexUse(this.segments[i]!);
     }
     return largestMs < 0 ? null : this.offsetForTimestamp(largestMs);
   }
@@ -427,6 +444,7 @@ export class PartitionLog {
     const highWatermark = Math.min(options.highWatermark ?? this.logEndOffsetValue, this.logEndOffsetValue);
     const reasons = planRetention(this.segments, this.retentionInputs(highWatermark, deletesOldSegments(this.configValue)));
     const bytesDeleted = this.deleteOldestSegments(reasons);
+    this.releaseIdleIndexes();
     const producersExpired = this.producers.removeExpired(this.now(), this.configValue.producerIdExpirationMs);
     return { segmentsDeleted: reasons.length, bytesDeleted, reasons, logStartOffset: this.logStartOffsetValue, producersExpired };
   }
@@ -446,6 +464,7 @@ export class PartitionLog {
       return await compactLog(this.cleanerHost(), options);
     } finally {
       this.compactionRunning = false;
+      if (!this.closed) this.releaseIdleIndexes();
     }
   }
 
@@ -561,7 +580,7 @@ export class PartitionLog {
     const active = this.activeSegment;
     const anchor = active.rollAnchor();
     if (active.isFullFor(bytes.length, lastOffset, this.configValue.segmentBytes) || (anchor !== null && nowMs - anchor > this.configValue.segmentMs)) {
-      this.roll(nowMs);
+      this.roll(nowMs, placements[0]!.baseOffset);
     }
     this.activeSegment.append(bytes, placements, nowMs);
   }
@@ -575,14 +594,17 @@ export class PartitionLog {
   }
 
   /**
-   * Starts a new active segment at the log end. The old one gets its final index entries and
-   * files, a producer snapshot marks the boundary, and its fsync runs in the background; when it
-   * lands, the recovery point moves past it (so a restart after a crash does not rescan it).
+   * Starts a new active segment at `baseOffset` (the log end, or past it when a follower's next
+   * batch follows a compaction gap). The old one gets its final index entries and files, a
+   * producer snapshot marks the boundary, and its fsync runs in the background; when it lands,
+   * the recovery point moves past it (so a restart after a crash does not rescan it).
    */
-  private roll(nowMs: number): void {
+  private roll(nowMs: number, baseOffset: number): void {
+    assert(baseOffset >= this.logEndOffsetValue, () => `a new segment at ${baseOffset} would start below the log end ${this.logEndOffsetValue}`);
     const previous = this.activeSegment;
     previous.seal(false);
-    this.segments.push(LogSegment.create(this.dir, this.logEndOffsetValue, this.settings, nowMs));
+    this.rememberIndexUse(previous);
+    this.segments.push(LogSegment.create(this.dir, baseOffset, this.settings, nowMs));
     writeProducerSnapshot(this.dir, this.logEndOffsetValue, this.producers, false);
     this.deleteSnapshotsBelow(this.segments[0]!.baseOffset);
     this.logger.debug({ log: this.settings.logName, segment: this.logEndOffsetValue, previousBytes: previous.sizeBytes }, "rolled segment");
@@ -604,6 +626,23 @@ export class PartitionLog {
     } catch (error) {
       this.logger.error({ log: this.settings.logName, recoveryPoint: candidate, err: (error as Error).message }, "cannot write the recovery point checkpoint");
     }
+  }
+
+  /** Keeps the indexes of the most recently used old segments in memory and releases the rest. */
+  private rememberIndexUse(segment: LogSegment): void {
+    if (segment === this.activeSegment || this.recentIndexUse[0] === segment) return;
+    this.recentIndexUse = [segment, ...this.recentIndexUse.filter((used) => used !== segment && !used.isDeleted)];
+    while (this.recentIndexUse.length > RESIDENT_INDEX_SEGMENTS) this.recentIndexUse.pop()!.releaseIndexes();
+  }
+
+  /** Releases the indexes of every old segment not among the recently used (after maintenance touched many). */
+  private releaseIdleIndexes(): void {
+    const keep = new Set(this.recentIndexUse);
+    for (let i = 0; i + 1 < this.segments.length; i++) {
+      const segment = this.segments[i]!;
+      if (!keep.has(segment) && segment.hasIndexesInMemory) segment.releaseIndexes();
+    }
+    this.recentIndexUse = this.recentIndexUse.filter((segment) => !segment.isDeleted && this.segments.includes(segment) && segment !== this.activeSegment);
   }
 
   private advanceLogStart(offset: number): void {

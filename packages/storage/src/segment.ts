@@ -381,6 +381,23 @@ export class LogSegment {
     }
   }
 
+  /** Whether the indexes are in memory (they load on first use). */
+  get hasIndexesInMemory(): boolean {
+    return this.offsetIndex !== null;
+  }
+
+  /**
+   * Drops the in-memory indexes of a segment that is no longer appended to (they reload from
+   * their files when next needed), writing the files first if memory is ahead of them.
+   */
+  releaseIndexes(): void {
+    if (this.offsetIndex === null || this.deletedValue) return;
+    if (this.nextOffsetValue === null) this.loadTail();
+    this.writeIndexFiles(false);
+    this.offsetIndex = null;
+    this.timeIndex = null;
+  }
+
   /** Loads both indexes from their files, rebuilding them from the log when they do not match. */
   private ensureIndexes(): void {
     if (this.offsetIndex !== null && this.timeIndex !== null) return;
