@@ -23,6 +23,14 @@ export async function runSeed(seed: number): Promise<SimResult> {
 }
 
 describe("raft deterministic simulation", () => {
+  it("replays a seed exactly, so a printed failing seed reproduces", async () => {
+    const first = await runSeed(77);
+    const second = await runSeed(77);
+    expect(second.stats).toEqual(first.stats);
+    expect(second.recentFaults).toEqual(first.recentFaults);
+    expect(first.stats.crashes).toBeGreaterThan(0);
+  });
+
   const seeds = seedsToRun();
   const batchSize = 20;
   let simulatedMs = 0;
