@@ -1,7 +1,7 @@
 // LevelRaftStorage: what is written is read back, overwrites and compactions leave exactly the
 // right entries, damage is reported rather than read as valid, and kill -9 mid-stream never
 // loses a write reported durable nor exposes half of one.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,11 @@ function freshDirectory(): string {
   directories.push(directory);
   return directory;
 }
+/** Writer processes still running, killed after each test whatever happened. */
+const writers = new Set<ChildProcess>();
 afterEach(() => {
+  for (const writer of writers) writer.kill("SIGKILL");
+  writers.clear();
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
@@ -138,6 +142,7 @@ interface ChildOutcome {
 function runChildUntilKilled(child: string, directory: string, seed: number, killAfterDone: number, start: RaftInitialState): Promise<ChildOutcome> {
   return new Promise((resolve, reject) => {
     const writer = spawn("node", [child, directory, String(seed)], { stdio: ["ignore", "pipe", "pipe"] });
+    writers.add(writer);
     let state = start;
     let inFlight: PlannedWrite | null = null;
     let done = 0;
@@ -165,6 +170,7 @@ function runChildUntilKilled(child: string, directory: string, seed: number, kil
     });
     writer.on("error", reject);
     writer.on("close", (code, signal) => {
+      writers.delete(writer);
       if (signal !== "SIGKILL") reject(new Error(`writer exited with ${code ?? signal} before being killed: ${stderr}`));
       else resolve({ durable: state, inFlight, done });
     });

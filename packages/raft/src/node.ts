@@ -208,7 +208,7 @@ export class RaftNode {
   /** Leader only: hand leadership to `target` once its log is caught up (for clean shutdown). */
   transferLeadership(target: NodeId): void {
     this.requireLeader();
-    invariant(this.config.voters.includes(target), `transfer target ${target} is not a voter`);
+    if (!this.config.voters.includes(target)) throw new RangeError(`transfer target ${target} is not a voter (${this.config.voters.join(",")})`);
     if (target === this.id || this.transfer?.target === target) return;
     this.transfer = { target, deadlineMs: this.nowMs + this.config.electionTimeoutMs };
     const progress = this.progress.get(target)!;
