@@ -175,16 +175,25 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       heartbeatInFlight = false;
     }
   };
+  // A background task that throws is a bug; it is logged and the task runs again next time,
+  // rather than taking every partition on this broker down with the process.
+  const every = (name: string, intervalMs: number, task: () => void) => setInterval(() => {
+    try {
+      task();
+    } catch (error) {
+      log.error({ err: error, task: name }, "background task failed");
+    }
+  }, intervalMs);
   const timers = [
-    setInterval(() => void heartbeat(), config["broker.heartbeat.interval.ms"]),
-    setInterval(() => {
+    every("heartbeat", config["broker.heartbeat.interval.ms"], () => void heartbeat()),
+    every("delayed-operations", DELAYED_OPERATION_TICK_MS, () => {
       const nowMs = now();
       delayedProduce.expireDue(nowMs);
       delayedFetch.expireDue(nowMs);
-    }, DELAYED_OPERATION_TICK_MS),
-    setInterval(() => replicas.checkIsrLag(), Math.max(50, Math.floor(config["replica.lag.time.max.ms"] / 2))),
-    setInterval(() => replicas.checkpointHighWatermarks(), config["replica.high.watermark.checkpoint.interval.ms"]),
-    setInterval(() => replicas.runMaintenance(), config["log.retention.check.interval.ms"]),
+    }),
+    every("isr-lag", Math.max(50, Math.floor(config["replica.lag.time.max.ms"] / 2)), () => replicas.checkIsrLag()),
+    every("hw-checkpoint", config["replica.high.watermark.checkpoint.interval.ms"], () => replicas.checkpointHighWatermarks()),
+    every("retention", config["log.retention.check.interval.ms"], () => replicas.runMaintenance()),
   ];
   void heartbeat();
   log.info({ brokerId, port, host: bindHost, advertised: `${advertised.host}:${advertised.port}`, brokerEpoch }, "listening");

@@ -143,7 +143,14 @@ function readOne(ctx: BrokerContext, item: FetchItem, isFollower: boolean, bytes
   if (item.fetchOffset < maxOffset && (budget > 0 || firstWithData)) {
     try {
       // The first partition with data gets at least one whole batch, so a large batch never stalls a reader.
-      records = partition.log.read(item.fetchOffset, Math.max(budget, firstWithData ? 1 : 0), maxOffset).records;
+      const maxBytes = Math.max(budget, firstWithData ? 1 : 0);
+      const cached = isFollower ? partition.lastFollowerRead : undefined;
+      if (cached && cached.fromOffset === item.fetchOffset && cached.maxOffset === maxOffset && cached.maxBytes === maxBytes) {
+        records = cached.records;
+      } else {
+        records = partition.log.read(item.fetchOffset, maxBytes, maxOffset).records;
+        if (isFollower) partition.lastFollowerRead = { fromOffset: item.fetchOffset, maxOffset, maxBytes, records };
+      }
     } catch (error) {
       const typed = toTributaryError(error);
       if (typed.code === "UNKNOWN_SERVER_ERROR") ctx.log.error({ err: error, topic: item.topic, partition: item.partitionIndex }, "read failed");

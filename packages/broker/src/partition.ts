@@ -22,6 +22,12 @@ export class Partition {
   /** The ISR as the metadata image says (the leader's own view is in leaderState). */
   isr: number[] = [];
   leaderState: LeaderPartitionState | undefined;
+  /**
+   * The last read made for a follower. The followers of a partition usually ask for the same
+   * range one after the other; below the log end a leader's log never changes (only a follower
+   * truncates), so the second can be sent the same bytes without reading them again.
+   */
+  lastFollowerRead: { fromOffset: number; maxOffset: number; maxBytes: number; records: Buffer } | undefined;
   /** A follower's HW: the leader's HW capped at our log end. */
   private followerHighWatermark: number;
 
@@ -51,6 +57,7 @@ export class Partition {
   becomeLeader(image: PartitionImage, brokerId: number, nowMs: number, replicaLagTimeMaxMs: number): void {
     assert(image.leader === brokerId, () => `${this.key}: becomeLeader for leader ${image.leader} on broker ${brokerId}`);
     const previousHighWatermark = this.highWatermark;
+    this.lastFollowerRead = undefined;
     this.role = "leader";
     this.leaderId = brokerId;
     this.leaderEpoch = image.leaderEpoch;
@@ -75,6 +82,7 @@ export class Partition {
 
   becomeFollower(image: PartitionImage): void {
     if (this.leaderState) this.followerHighWatermark = Math.min(this.leaderState.highWatermark, this.log.logEndOffset);
+    this.lastFollowerRead = undefined;
     this.role = "follower";
     this.leaderState = undefined;
     this.leaderId = image.leader;
