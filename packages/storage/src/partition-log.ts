@@ -11,18 +11,12 @@ import { decodeBatch } from "@tributary/records";
 import { assert, assertSafeOffset } from "./assert.js";
 import { planFollowerAppend, planLeaderAppend, stampLeaderAppend } from "./append-validation.js";
 import { type BatchSummary } from "./batch-scanner.js";
-import { fsyncFolder, writeCheckpointLines, writeOffsetCheckpoint, readOffsetCheckpoint, CheckpointFormatError } from "./checkpoint-file.js";
+import { fsyncFolder } from "./checkpoint-file.js";
 import { type CleanerStats, type CleanerHost, compactLog, readCleanerCheckpoint, writeCleanerCheckpoint } from "./cleaner.js";
 import { type LogConfig, NEVER, compacts, deletesOldSegments, resolveLogConfig } from "./config.js";
-import { StorageError, diskError } from "./errors.js";
-import {
-  CLEAN_SHUTDOWN_FILE,
-  HIGH_WATERMARK_CHECKPOINT_FILE,
-  LEADER_EPOCH_CHECKPOINT_FILE,
-  LOG_START_OFFSET_CHECKPOINT_FILE,
-  RECOVERY_POINT_CHECKPOINT_FILE,
-} from "./file-names.js";
+import { StorageError } from "./errors.js";
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from "./leader-epoch-cache.js";
+import { PartitionCheckpoints } from "./log-checkpoints.js";
 import { SILENT_LOGGER, type StorageLogger } from "./logger.js";
 import { deleteProducerSnapshot, listProducerSnapshots, writeProducerSnapshot } from "./producer-snapshot.js";
 import type { ProducerEntry, ProducerStateTable } from "./producer-state.js";
@@ -114,6 +108,7 @@ export class PartitionLog {
   private readonly now: () => number;
   private readonly logger: StorageLogger;
   private readonly settings: SegmentSettings;
+  private readonly checkpoints: PartitionCheckpoints;
   private segments: LogSegment[];
   private logStartOffsetValue: number;
   private logEndOffsetValue: number;
@@ -142,7 +137,8 @@ export class PartitionLog {
     };
     const nowMs = this.now();
     ensureWritableFolder(this.dir);
-    const loaded = loadLog(this.dir, this.settings, nowMs, this.logger);
+    this.checkpoints = new PartitionCheckpoints(this.dir, this.logger, this.settings.logName);
+    const loaded = loadLog(this.dir, this.checkpoints, this.settings, nowMs, this.logger);
     this.segments = loaded.segments;
     this.logStartOffsetValue = loaded.logStartOffset;
     this.logEndOffsetValue = this.activeSegment.nextOffset;
@@ -495,9 +491,7 @@ export class PartitionLog {
     this.assertOpen();
     assertSafeOffset("high watermark", highWatermark);
     assert(highWatermark <= this.logEndOffsetValue, () => `high watermark ${highWatermark} is past the log end ${this.logEndOffsetValue}`);
-    // Not fsynced: a lost update only makes the broker start from an older high watermark, which
-    // replication moves forward again; an fsync per checkpoint would cost every partition ~130 us.
-    this.writeCheckpoint("high watermark", HIGH_WATERMARK_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.checkpointPath(HIGH_WATERMARK_CHECKPOINT_FILE), highWatermark, false));
+    this.checkpoints.writeHighWatermark(highWatermark);
   }
 
   /**
@@ -506,14 +500,7 @@ export class PartitionLog {
    */
   readHighWatermarkCheckpoint(): number | null {
     this.assertOpen();
-    let stored: number | null;
-    try {
-      stored = readOffsetCheckpoint(this.checkpointPath(HIGH_WATERMARK_CHECKPOINT_FILE));
-    } catch (error) {
-      if (!(error instanceof CheckpointFormatError)) throw diskError("cannot read", this.checkpointPath(HIGH_WATERMARK_CHECKPOINT_FILE), error);
-      this.logger.warn({ log: this.settings.logName, reason: error.message }, "high watermark checkpoint is unreadable");
-      return null;
-    }
+    const stored = this.checkpoints.readHighWatermark();
     if (stored === null) return null;
     return Math.max(this.logStartOffsetValue, Math.min(stored, this.logEndOffsetValue));
   }
@@ -534,7 +521,7 @@ export class PartitionLog {
     this.writeRecoveryPointCheckpoint();
     this.writeLogStartCheckpoint();
     for (const segment of this.segments) segment.close();
-    writeCheckpointLines(this.checkpointPath(CLEAN_SHUTDOWN_FILE), [], true);
+    this.checkpoints.writeCleanShutdownMarker();
     this.closed = true;
     this.logger.info({ log: this.settings.logName, logEndOffset: this.logEndOffsetValue }, "closed partition log");
   }
@@ -621,7 +608,7 @@ export class PartitionLog {
     const candidate = firstUnflushed === undefined ? this.logEndOffsetValue : firstUnflushed.baseOffset;
     if (candidate <= this.recoveryPointValue) return;
     try {
-      writeOffsetCheckpoint(this.checkpointPath(RECOVERY_POINT_CHECKPOINT_FILE), candidate, true);
+      this.checkpoints.writeRecoveryPoint(candidate);
       this.recoveryPointValue = candidate;
     } catch (error) {
       this.logger.error({ log: this.settings.logName, recoveryPoint: candidate, err: (error as Error).message }, "cannot write the recovery point checkpoint");
@@ -743,30 +730,15 @@ export class PartitionLog {
   }
 
   private writeEpochCheckpoint(): void {
-    this.writeCheckpoint("leader epoch", LEADER_EPOCH_CHECKPOINT_FILE,
-      () => writeCheckpointLines(this.checkpointPath(LEADER_EPOCH_CHECKPOINT_FILE), this.epochs.toCheckpointLines(), true));
+    this.checkpoints.writeLeaderEpochs(this.epochs);
   }
 
   private writeLogStartCheckpoint(): void {
-    this.writeCheckpoint("log start offset", LOG_START_OFFSET_CHECKPOINT_FILE,
-      () => writeOffsetCheckpoint(this.checkpointPath(LOG_START_OFFSET_CHECKPOINT_FILE), this.logStartOffsetValue, true));
+    this.checkpoints.writeLogStartOffset(this.logStartOffsetValue);
   }
 
   private writeRecoveryPointCheckpoint(): void {
-    this.writeCheckpoint("recovery point", RECOVERY_POINT_CHECKPOINT_FILE,
-      () => writeOffsetCheckpoint(this.checkpointPath(RECOVERY_POINT_CHECKPOINT_FILE), this.recoveryPointValue, true));
+    this.checkpoints.writeRecoveryPoint(this.recoveryPointValue);
   }
 
-  private writeCheckpoint(what: string, fileName: string, write: () => void): void {
-    try {
-      write();
-    } catch (error) {
-      if (error instanceof StorageError) throw error;
-      throw diskError(`cannot write the ${what} checkpoint`, this.checkpointPath(fileName), error);
-    }
-  }
-
-  private checkpointPath(fileName: string): string {
-    return path.join(this.dir, fileName);
-  }
 }

@@ -13,16 +13,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { HeaderReader } from "./batch-scanner.js";
-import { CheckpointFormatError, fsyncFolder, readCheckpointLines, readOffsetCheckpoint } from "./checkpoint-file.js";
-import { StorageError, diskError } from "./errors.js";
+import { fsyncFolder } from "./checkpoint-file.js";
+import { StorageError } from "./errors.js";
+import { removeIfPresent } from "./file-io.js";
 import {
   CLEANED_SUFFIX,
-  CLEAN_SHUTDOWN_FILE,
-  LEADER_EPOCH_CHECKPOINT_FILE,
-  LOG_START_OFFSET_CHECKPOINT_FILE,
   LOG_SUFFIX,
   OFFSET_INDEX_SUFFIX,
-  RECOVERY_POINT_CHECKPOINT_FILE,
   SWAP_SUFFIX,
   TEMP_SUFFIX,
   TIME_INDEX_SUFFIX,
@@ -30,10 +27,11 @@ import {
   segmentFilePath,
 } from "./file-names.js";
 import { LeaderEpochCache } from "./leader-epoch-cache.js";
+import type { PartitionCheckpoints } from "./log-checkpoints.js";
 import type { StorageLogger } from "./logger.js";
 import { deleteProducerSnapshot, listProducerSnapshots, readProducerSnapshot } from "./producer-snapshot.js";
 import { ProducerStateTable } from "./producer-state.js";
-import { LogSegment, type SegmentSettings, removeIfPresent } from "./segment.js";
+import { LogSegment, type SegmentSettings } from "./segment.js";
 
 export interface LoadedLog {
   segments: LogSegment[];
@@ -70,14 +68,14 @@ export function ensureWritableFolder(dir: string): void {
   }
 }
 
-export function loadLog(dir: string, settings: SegmentSettings, nowMs: number, logger: StorageLogger): LoadedLog {
+export function loadLog(dir: string, checkpoints: PartitionCheckpoints, settings: SegmentSettings, nowMs: number, logger: StorageLogger): LoadedLog {
   const logName = settings.logName;
-  const hadCleanShutdown = fs.existsSync(path.join(dir, CLEAN_SHUTDOWN_FILE));
+  const hadCleanShutdown = checkpoints.hasCleanShutdownMarker();
   settleLeftovers(dir, logger, logName);
 
-  const logStartRead = readCheckpointOr(path.join(dir, LOG_START_OFFSET_CHECKPOINT_FILE), logger, logName);
+  const logStartRead = checkpoints.readLogStartOffset();
   let logStartOffset = logStartRead ?? 0;
-  const recoveryPointRead = readCheckpointOr(path.join(dir, RECOVERY_POINT_CHECKPOINT_FILE), logger, logName);
+  const recoveryPointRead = checkpoints.readRecoveryPoint();
 
   const bases = listSegmentBases(dir);
   let segments = bases.map((base) => LogSegment.open(dir, base, settings, nowMs));
@@ -86,7 +84,7 @@ export function loadLog(dir: string, settings: SegmentSettings, nowMs: number, l
   }
   segments = dropSegmentsBelowLogStart(segments, logStartOffset, logger, logName);
 
-  const epochsRead = readEpochCheckpoint(dir, logger, logName);
+  const epochsRead = checkpoints.readLeaderEpochs();
   const epochs = epochsRead ?? new LeaderEpochCache();
   let epochsChanged = epochsRead === null;
   if (!hadCleanShutdown) {
@@ -113,11 +111,7 @@ export function loadLog(dir: string, settings: SegmentSettings, nowMs: number, l
   producers.removeBefore(logStartOffset);
 
   const recoveryPoint = hadCleanShutdown ? logEndOffset : Math.min(recoveryPointRead ?? 0, logEndOffset);
-  if (hadCleanShutdown) {
-    // From here on a crash must be noticed: the marker goes before anything is appended.
-    removeIfPresent(path.join(dir, CLEAN_SHUTDOWN_FILE));
-    fsyncFolder(dir);
-  }
+  if (hadCleanShutdown) checkpoints.removeCleanShutdownMarker();
   return {
     segments, logStartOffset, recoveryPoint, epochs, epochsChanged, producers, hadCleanShutdown,
     logStartChanged: logStartOffset !== logStartRead,
@@ -224,28 +218,6 @@ function recoverUnflushedSegments(
 
 export function assignEpoch(epochs: LeaderEpochCache, epoch: number, startOffset: number): boolean {
   return epoch >= 0 && epochs.assign(epoch, startOffset);
-}
-
-function readEpochCheckpoint(dir: string, logger: StorageLogger, logName: string): LeaderEpochCache | null {
-  const filePath = path.join(dir, LEADER_EPOCH_CHECKPOINT_FILE);
-  try {
-    const lines = readCheckpointLines(filePath);
-    return lines === null ? null : LeaderEpochCache.fromCheckpointLines(lines, filePath);
-  } catch (error) {
-    if (!(error instanceof CheckpointFormatError)) throw diskError("cannot read", filePath, error);
-    logger.warn({ log: logName, reason: error.message }, "leader epoch checkpoint is unreadable; rebuilding it from the log");
-    return null;
-  }
-}
-
-function readCheckpointOr(filePath: string, logger: StorageLogger, logName: string): number | null {
-  try {
-    return readOffsetCheckpoint(filePath);
-  } catch (error) {
-    if (!(error instanceof CheckpointFormatError)) throw diskError("cannot read", filePath, error);
-    logger.warn({ log: logName, file: path.basename(filePath), reason: error.message }, "checkpoint is unreadable; ignoring it");
-    return null;
-  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { BATCH_HEADER_BYTES, batchSizeAt, lastOffsetDeltaAt } from "@tributary/r
 import { assert } from "./assert.js";
 import { type BatchSummary, HeaderReader, type RecoveryStop, int64At, readFully, scanForRecovery } from "./batch-scanner.js";
 import { diskError } from "./errors.js";
+import { fsyncFileAsync, fsyncFileSync, readWholeFileOrNull, removeIfPresent, writeAllAt, writeWholeFile } from "./file-io.js";
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from "./file-names.js";
 import type { StorageLogger } from "./logger.js";
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from "./offset-index.js";
@@ -570,77 +571,5 @@ export class LogSegment {
     this.fdClosed = true;
     fs.closeSync(this.fd);
     this.fd = -1;
-  }
-}
-
-function writeAllAt(fd: number, bytes: Buffer, position: number, filePath: string): void {
-  let written = 0;
-  try {
-    while (written < bytes.length) {
-      written += fs.writeSync(fd, bytes, written, bytes.length - written, position + written);
-    }
-  } catch (error) {
-    // All or nothing: cut back what part of the write landed, then report the disk error.
-    try {
-      fs.ftruncateSync(fd, position);
-    } catch {
-      // The original error is the one to report.
-    }
-    throw diskError("cannot write", filePath, error);
-  }
-}
-
-function writeWholeFile(filePath: string, bytes: Buffer, durable: boolean): void {
-  try {
-    const fd = fs.openSync(filePath, "w");
-    try {
-      fs.writeSync(fd, bytes);
-      if (durable) fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    throw diskError("cannot write", filePath, error);
-  }
-}
-
-function fsyncFileSync(filePath: string): void {
-  try {
-    const fd = fs.openSync(filePath, "r");
-    try {
-      fs.fdatasyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw diskError("cannot fsync", filePath, error);
-  }
-}
-
-/** fsyncs a file by path on the thread pool; a file deleted meanwhile is fine (nothing to keep). */
-function fsyncFileAsync(filePath: string, done: () => void): void {
-  fs.open(filePath, "r", (openError, fd) => {
-    if (openError !== null) {
-      done();
-      return;
-    }
-    fs.fdatasync(fd, () => fs.close(fd, () => done()));
-  });
-}
-
-function readWholeFileOrNull(filePath: string): Buffer | null {
-  try {
-    return fs.readFileSync(filePath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw diskError("cannot read", filePath, error);
-  }
-}
-
-export function removeIfPresent(filePath: string): void {
-  try {
-    fs.unlinkSync(filePath);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
 }
