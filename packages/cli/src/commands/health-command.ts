@@ -1,7 +1,8 @@
 // tributary health: asks a server's standard gRPC health service (grpc.health.v1.Health/Check),
 // as grpc_health_probe does; compose health checks run it inside the image. Exit 0 only when the
-// answer is SERVING.
+// answer is SERVING. A controller without the health service is judged by its Raft quorum.
 import * as grpc from "@grpc/grpc-js";
+import { tributaryV1 } from "@tributary/protocol";
 import type { CommandModule } from "../cli.js";
 import { parseHostPort } from "../bootstrap.js";
 import { CliError } from "../errors.js";
@@ -49,6 +50,26 @@ export function checkHealth(address: string, service: string, timeoutMs: number)
   });
 }
 
+/**
+ * Controllers that do not serve grpc.health.v1 are asked for their quorum instead: SERVING when
+ * the quorum has a leader (the controller can serve metadata), NOT_SERVING while it has none.
+ */
+export function checkControllerQuorum(address: string, timeoutMs: number): Promise<string> {
+  const v1 = tributaryV1();
+  const client = new v1.Controller(address, grpc.credentials.createInsecure());
+  return new Promise<string>((resolve, reject) => {
+    client.DescribeQuorum({}, { deadline: Date.now() + timeoutMs }, (error, response) => {
+      client.close();
+      if (error) reject(error);
+      else resolve(response && response.leaderId >= 0 ? "SERVING" : "NOT_SERVING");
+    });
+  });
+}
+
+function isUnimplemented(error: unknown): boolean {
+  return (error as { code?: unknown }).code === grpc.status.UNIMPLEMENTED;
+}
+
 export const healthCommand: CommandModule = (parser, run) =>
   parser.command("health", "Ask a broker or controller's gRPC health service; exit 0 when SERVING", (y) => y
     .option("address", { type: "string", describe: "host:port to ask (default: the first --bootstrap-server)" })
@@ -58,10 +79,14 @@ export const healthCommand: CommandModule = (parser, run) =>
   run(async (argv, context) => {
     const address = stringArg(argv, "address") ?? context.bootstrapServers[0]!;
     parseHostPort(address);
-    const status = await checkHealth(address, stringArg(argv, "service") ?? "", intArg(argv, "timeoutMs", "--timeout-ms") ?? 3_000)
+    const timeoutMs = intArg(argv, "timeoutMs", "--timeout-ms") ?? 3_000;
+    const status = await checkHealth(address, stringArg(argv, "service") ?? "", timeoutMs)
       .catch((error: unknown) => {
-        const code = (error as { code?: unknown }).code;
-        if (code === grpc.status.UNIMPLEMENTED) throw new CliError(`${address} does not serve grpc.health.v1`);
+        if (isUnimplemented(error)) return checkControllerQuorum(address, timeoutMs);
+        throw error;
+      })
+      .catch((error: unknown) => {
+        if (isUnimplemented(error)) throw new CliError(`${address} serves neither grpc.health.v1 nor a controller's DescribeQuorum`);
         throw new CliError(`no answer from ${address}: ${(error as Error).message}`, "is the server running and listening there?");
       });
     await writeLines(context.io.stdout, [status]);
