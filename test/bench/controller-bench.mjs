@@ -100,6 +100,19 @@ async function waitForLeader(deadlineMs = 30_000) {
   throw new Error("no leader agreed by all controllers");
 }
 
+/** Waits until every controller has committed what the leader had committed (a healthy quorum again). */
+async function waitForCaughtUp(deadlineMs = 30_000) {
+  const leader = await waitForLeader(deadlineMs);
+  const target = Number((await call(leader, "DescribeQuorum", {})).commitIndex);
+  const end = Date.now() + deadlineMs;
+  while (Date.now() < end) {
+    const indexes = await Promise.all(NODE_IDS.map((id) => call(id, "DescribeQuorum", {}, 500).then((r) => Number(r.commitIndex), () => -1)));
+    if (indexes.every((index) => index >= target)) return;
+    await sleep(20);
+  }
+  throw new Error("a restarted controller did not catch up");
+}
+
 let leaderGuess = 1;
 /** A write that follows NOT_CONTROLLER hints; resolves with the response once it committed. */
 async function write(method, request, errorOf, deadlineMs = 30_000) {
@@ -188,7 +201,7 @@ async function failoverOnce() {
   stop = true;
   await Promise.all(writers);
   await startNode(leader);
-  await waitForLeader();
+  await waitForCaughtUp();
   return firstCommitAfterKillMs;
 }
 
