@@ -202,6 +202,18 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
       note(`isolate leader ${leader.id}`);
     }],
     [1, () => {
+      // A clean hand-over, as the controller does before shutting down.
+      const leader = cluster.liveViews().find((view) => view.role === "leader");
+      if (leader === undefined) return;
+      const target = pick(ids.filter((other) => other !== leader.id));
+      try {
+        cluster.driver(leader.id)?.transferLeadership(target);
+        note(`transfer leadership ${leader.id} -> ${target}`);
+      } catch {
+        // Lost leadership in between: nothing to transfer.
+      }
+    }],
+    [1, () => {
       const id = pick(ids);
       const byMs = random() * 3 * ELECTION_TIMEOUT_MS;
       cluster.jumpClock(id, byMs);
