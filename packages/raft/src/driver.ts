@@ -159,6 +159,8 @@ export class RaftDriver {
       this.run(() => {
         this.requireRunning();
         const position = this.raft.propose(data);
+        // An older proposal still waiting at this index was overwritten in our own log.
+        this.proposals.get(position.index)?.reject(new RaftError("PROPOSAL_DROPPED", `entry ${position.index} was replaced`));
         this.proposals.set(position.index, { term: position.term, resolve, reject });
       }, reject);
     });
