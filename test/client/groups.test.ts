@@ -11,7 +11,7 @@ import { startClientCluster, waitFor, type ClientCluster } from "./support.js";
 import { startWriter } from "./writer.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SESSION_TIMEOUT_MS = 4_000;
+const SESSION_TIMEOUT_MS = 6_000;
 
 interface MemberProcess {
   name: string;

@@ -57,6 +57,9 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private lastAutoCommitMs = Date.now();
   private lookupRunning: Promise<void> | undefined;
   private closed = false;
+  /** Until a first Fetch has come back, poll() waits for it (see poll()). */
+  private firstFetchReturned = false;
+  private firstFetchWaiters: Array<() => void> = [];
   private inFlightCommits = new Set<Promise<void>>();
 
   constructor(
@@ -70,6 +73,12 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     this.fetcher = new Fetcher(cluster, this.subscriptions, this.buffer, this.options, {
       onData: () => this.wakePollers(),
       onNeedsLookup: () => void this.resolvePositions(),
+      onFetchReturned: () => {
+        this.firstFetchReturned = true;
+        const waiters = this.firstFetchWaiters;
+        this.firstFetchWaiters = [];
+        for (const resolve of waiters) resolve();
+      },
       onError: (error) => {
         this.pendingErrors.push(error);
         this.wakePollers();
@@ -294,9 +303,10 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
 
   /**
    * Returns up to maxPollRecords records, waiting up to `timeoutMs` for some. Right after
-   * subscribe(), it first waits for the group's first assignment and the positions of its
-   * partitions (as Kafka's poll(long) did), for at most max(timeoutMs, requestTimeoutMs), so a
-   * loop that stops at the first empty poll (the seed's KafkaExample) sees the records.
+   * subscribe(), it first waits for the group's first assignment, the positions of its
+   * partitions and the first Fetch answer (as Kafka's poll(long) waited for the join), for at
+   * most max(timeoutMs, requestTimeoutMs), so a loop that stops at the first empty poll (the
+   * seed's KafkaExample) sees the records already in the topic.
    */
   async poll(timeoutMs: number): Promise<ConsumerRecord<K, V>[]> {
     this.assertOpen();
@@ -307,6 +317,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       if (member.leftForPollTimeout) member.rejoin(this.subscriptions.subscribedTopics);
       if (!member.assignmentReceived) await member.waitForAssignment(Math.max(timeoutMs, this.options.requestTimeoutMs));
       if (this.lookupRunning !== undefined) await this.lookupRunning;
+      if (!this.firstFetchReturned && this.subscriptions.assigned().length > 0) await this.waitForFirstFetch(Math.max(timeoutMs, this.options.requestTimeoutMs));
     }
     this.maybeAutoCommit();
     const deadlineMs = Date.now() + Math.max(0, timeoutMs);
@@ -359,6 +370,17 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       state.position = nextPosition;
     }
     return out;
+  }
+
+  private waitForFirstFetch(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.firstFetchWaiters.push(done);
+    });
   }
 
   private waitForData(timeoutMs: number): Promise<void> {

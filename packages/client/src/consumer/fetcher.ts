@@ -19,6 +19,8 @@ export interface FetcherHooks {
   onNeedsLookup(): void;
   /** An error poll() must raise (e.g. a corrupt batch). */
   onError(error: TributaryError): void;
+  /** A Fetch call came back (with or without data). */
+  onFetchReturned(): void;
 }
 
 const RETRY_AFTER_ERROR_MS = 100;
@@ -169,6 +171,7 @@ export class Fetcher {
         for (const state of partitions) state.fetching = false;
         this.inFlightByNode.delete(nodeId);
         this.reservedBytes -= maxBytes;
+        this.hooks.onFetchReturned();
         this.wakeup();
       });
   }
