@@ -81,7 +81,7 @@ function prepare(ctx: BrokerContext, topic: string, p: v1.FetchPartition__Output
   if (!partition.isLeader) {
     return fail(new TributaryError("NOT_LEADER_OR_FOLLOWER", `broker ${ctx.brokerId} is not the leader of ${topic}-${p.partition}`));
   }
-  if (!Number.isSafeInteger(item.fetchOffset)) return fail(new TributaryError("OFFSET_OUT_OF_RANGE", `fetch offset ${p.fetchOffset} is not a valid offset`));
+  if (!Number.isSafeInteger(item.fetchOffset) || item.fetchOffset < 0) return fail(new TributaryError("OFFSET_OUT_OF_RANGE", `fetch offset ${p.fetchOffset} is not a valid offset`));
   if (followerId >= 0) {
     if (!partition.replicas.includes(followerId)) {
       return fail(new TributaryError("NOT_LEADER_OR_FOLLOWER", `broker ${followerId} is not a replica of ${topic}-${p.partition}`));
