@@ -117,6 +117,9 @@ export class ControllerNode {
     try {
       if (write.records.length > 0) await state.batcher.add(write.baseOffset, write.records);
       await this.options.metadataLog.waitForOffset(write.waitForOffset);
+      // A write with no records of its own answered from the working image: if that image was
+      // dropped meanwhile, what it waited for may never have committed, so its answer is void.
+      if (write.records.length === 0 && !state.valid) throw new RaftError("NOT_LEADER", "the active controller's state was dropped before the answer was confirmed");
       return write.response;
     } catch (error) {
       // The working image holds records that will not commit: rebuild it from the committed one.

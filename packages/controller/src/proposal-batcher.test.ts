@@ -12,7 +12,9 @@ describe("proposal batcher", () => {
     const writes = ["a", "b", "c", "d"].map((name, i) => batcher.add(10 + i, [{ topic: { name, topicId: name } }]));
     await Promise.all(writes);
     expect(proposed).toEqual([{ baseOffset: "10", names: ["a", "b", "c"] }, { baseOffset: "13", names: ["d"] }]);
-    expect(() => batcher.add(20, [{ topic: { name: "gap", topicId: "gap" } }]) && batcher.add(25, [{ topic: { name: "x", topicId: "x" } }])).toThrow(/does not follow/);
+    const next = batcher.add(14, [{ topic: { name: "e", topicId: "e" } }]);
+    expect(() => batcher.add(20, [{ topic: { name: "gap", topicId: "gap" } }])).toThrow(/does not follow the pending batch ending at 14/);
+    await next;
   });
 
   it("fails every write of an entry whose proposal fails", async () => {
