@@ -62,6 +62,24 @@ describe("bad input", () => {
     expect(disk()).toEqual(before);
   });
 
+  it("refuses bytes that are not a record batch, and a truncated batch, with CORRUPT_MESSAGE", async () => {
+    const before = disk();
+    // A plausible length field, then junk where the magic byte and CRC should be.
+    const junk = Buffer.alloc(80, 0x5a);
+    junk.writeInt32BE(80 - 12, 8);
+    const garbage = await produceRaw(leader, junk);
+    expect(errorCode(garbage.topics[0]!.partitions[0]!.error)).toBe("CORRUPT_MESSAGE");
+    const whole = batchOf(["cut short"]);
+    const truncated = await produceRaw(leader, whole.subarray(0, whole.length - 3));
+    expect(errorCode(truncated.topics[0]!.partitions[0]!.error)).toBe("CORRUPT_MESSAGE");
+    const negative = await client(leader).fetch({
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20,
+      topics: [{ topic: TOPIC, partitions: [{ partition: 0, fetchOffset: "-5", partitionMaxBytes: -1, currentLeaderEpoch: -1, lastFetchedEpoch: -1 }] }],
+    });
+    expect(errorCode(negative.topics[0]!.partitions[0]!.error)).toBe("OFFSET_OUT_OF_RANGE");
+    expect(disk()).toEqual(before);
+  });
+
   it("refuses a batch larger than the topic's max.message.bytes with MESSAGE_TOO_LARGE", async () => {
     const before = disk();
     const response = await produceRaw(leader, batchOf(["x".repeat(5000)]));
