@@ -2,7 +2,8 @@
 // The local multi-process cluster: 1 controller + 3 brokers (ports 9191, 9092-9094), each a
 // `tributary controller|broker start` child process with the properties files beside this file.
 // `tributary dev --nodes 3` runs it in the foreground; from a shell:
-//   node deploy/local/launcher.mjs start  [--data-dir ./data]   # in the background, logs in <data-dir>/logs
+//   node deploy/local/launcher.mjs start  [--data-dir ./data] [--port 9092] [--controller-port 9191]
+//                                                               # in the background, logs in <data-dir>/logs
 //   node deploy/local/launcher.mjs status [--data-dir ./data]
 //   node deploy/local/launcher.mjs stop   [--data-dir ./data]
 // Plain JavaScript (no build step), so it works from a fresh clone once the CLI is built.
@@ -179,15 +180,27 @@ export async function stopBackground(dataDir) {
   return state;
 }
 
+function flagValue(args, name, fallback) {
+  const at = args.indexOf(name);
+  return at >= 0 && args[at + 1] !== undefined ? args[at + 1] : fallback;
+}
+
+function portFlag(args, name, fallback) {
+  const value = Number(flagValue(args, name, String(fallback)));
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+}
+
 async function main(argv) {
   const [command = "help", ...rest] = argv;
-  const at = rest.indexOf("--data-dir");
-  const dataDir = at >= 0 && rest[at + 1] ? rest[at + 1] : "./data";
+  const dataDir = flagValue(rest, "--data-dir", "./data");
   switch (command) {
     case "start": {
-      const state = await startBackground(clusterPlan({ dataDir }));
+      const plan = clusterPlan({ dataDir, baseBrokerPort: portFlag(rest, "--port", 9092), controllerPort: portFlag(rest, "--controller-port", 9191) });
+      const state = await startBackground(plan);
       for (const p of state) console.log(`${p.name.padEnd(14)} pid ${p.pid}  port ${p.port}  log ${p.log}`);
-      console.log("Cluster started. Try: pnpm tributary cluster describe --bootstrap-server localhost:9092,localhost:9093,localhost:9094");
+      const bootstrap = state.filter((p) => p.name.startsWith("broker")).map((p) => `localhost:${p.port}`).join(",");
+      console.log(`Cluster started. Try: pnpm tributary cluster describe --bootstrap-server ${bootstrap}`);
       return 0;
     }
     case "status": {
@@ -202,7 +215,7 @@ async function main(argv) {
       return 0;
     }
     default:
-      console.log("usage: node deploy/local/launcher.mjs start|status|stop [--data-dir ./data]");
+      console.log("usage: node deploy/local/launcher.mjs start|status|stop [--data-dir ./data] [--port 9092] [--controller-port 9191]");
       return command === "help" || command === "--help" ? 0 : 2;
   }
 }

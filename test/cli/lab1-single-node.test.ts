@@ -65,7 +65,9 @@ describe("Lab 1: a single node", () => {
 
   it("refuses a second dev on the same ports with a one-line port-in-use error", async () => {
     const port = /broker on localhost:(\d+)/.exec(dev.output)![1]!;
-    const second = await runTributary(["dev", "--data-dir", tempDir("lab1-second"), "--port", port, "--controller-port", String(await freePort())]);
+    const secondDir = tempDir("lab1-second");
+    const second = await runTributary(["dev", "--data-dir", secondDir, "--port", port, "--controller-port", String(await freePort())]);
+    removeDirs(secondDir);
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`^error: cannot start the broker: port ${port} is already in use; `));
   });

@@ -38,12 +38,14 @@ describe("tributary command line", () => {
   });
 
   it("exits 1 with file:line for a bad properties file, and no stack trace", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
-    const file = join(mkdtempSync(join(tmpdir(), "tributary-cli-")), "server.properties");
+    const dir = mkdtempSync(join(tmpdir(), "tributary-cli-"));
+    const file = join(dir, "server.properties");
     writeFileSync(file, "broker.id=1\nport=ninety\n");
     const result = await run(["broker", "start", "--config", file]);
+    rmSync(dir, { recursive: true, force: true });
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`error: cannot start the broker: bad configuration: ${file}:2: port=ninety: expected a whole number; fix the value and start again\n`);
   });
