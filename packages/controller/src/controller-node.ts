@@ -41,6 +41,8 @@ interface ActiveState {
 
 /** Records per Raft entry when writes are grouped (a bound on one entry's size). */
 const MAX_RECORDS_PER_ENTRY = 4_096;
+/** Writes waiting to commit on this node; beyond it callers get RESOURCE_EXHAUSTED and back off. */
+const MAX_PENDING_WRITES = 10_000;
 /** Wait before rebuilding the active state after a refused proposal. */
 const REBUILD_DELAY_MS = 50;
 
@@ -50,6 +52,7 @@ export class ControllerNode {
   private lastNoopTerm = -1;
   private activationWaiters: (() => void)[] = [];
   private tickTimer: NodeJS.Timeout | null = null;
+  private pendingWrites = 0;
   private stopped = false;
 
   constructor(private readonly options: ControllerNodeOptions) {}
@@ -173,6 +176,18 @@ export class ControllerNode {
 
   /** Runs `operation` on the active controller and answers once its records commit. */
   async write<R>(operation: (controller: QuorumController, nowMs: number) => ControllerWrite<R>, timeoutMs?: number): Promise<WriteOutcome<R>> {
+    if (this.pendingWrites >= MAX_PENDING_WRITES) {
+      return { ok: false, error: wireError("RESOURCE_EXHAUSTED", `${this.pendingWrites} metadata writes are already waiting to commit; retry later`), controller: this.leaderHint() };
+    }
+    this.pendingWrites++;
+    try {
+      return await this.writeOnActive(operation, timeoutMs);
+    } finally {
+      this.pendingWrites--;
+    }
+  }
+
+  private async writeOnActive<R>(operation: (controller: QuorumController, nowMs: number) => ControllerWrite<R>, timeoutMs?: number): Promise<WriteOutcome<R>> {
     const waitMs = timeoutMs && timeoutMs > 0 ? timeoutMs : this.options.writeTimeoutMs;
     const deadlineMs = this.options.nowMs() + waitMs;
     const state = this.active?.valid ? this.active : await this.waitForActivation(deadlineMs);
