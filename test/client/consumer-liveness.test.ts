@@ -74,6 +74,7 @@ it("leaves the group after maxPollIntervalMs without poll(), and rejoins at the 
   await waitFor(async () => (read += (await consumer.poll(100)).length) >= 20, { timeoutMs: 20_000, message: "records read" });
   // Stop polling: the member must leave on its own.
   await waitFor(async () => (await client.admin().describeGroup("g-idle")).members.length === 0, { timeoutMs: 10_000, message: "the idle member gone from the group" });
+  await waitFor(() => lost.length === 2, { timeoutMs: 5_000, message: "both partitions reported lost" });
   expect(lost.map((p) => p.partition).sort()).toEqual([0, 1]);
   expect(consumer.assignment()).toEqual([]);
   await consumer.poll(100);

@@ -182,10 +182,12 @@ export class GroupMember {
   }
 
   private async leaveForPollTimeout(): Promise<void> {
+    // Give the partitions up locally first: once the coordinator hears we left, they may be
+    // someone else's, and this consumer must not return another record of them.
     const lost = this.membership.ownedPartitions();
     this.leftForPollTimeout = true;
-    await this.leave();
     await this.safely(() => this.hooks.lose(lost));
+    await this.leave();
   }
 
   /** Rejoin after a poll timeout (called by poll()). */
