@@ -88,7 +88,10 @@ describe("consumer without a group", () => {
     const admin = client.admin();
     await admin.createTopics([{ topic: "solo", numPartitions: 2, replicationFactor: 1 }]);
     const producer = client.producer({ keySerializer: serializers.bigint, valueSerializer: serializers.json });
-    const sent: RecordMetadata[] = await producer.sendBatch(Array.from({ length: 40 }, (_, i) => ({ topic: "solo", partition: i % 2, key: BigInt(i), value: { n: i } })));
+    const sent: RecordMetadata[] = await producer.sendBatch(
+      Array.from({ length: 40 }, (_, i) => ({ topic: "solo", partition: i % 2, key: BigInt(i), value: { n: i }, timestamp: 1_700_000_000_000 + i })),
+    );
+    expect(sent[5]!.timestamp).toBe(1_700_000_000_005);
     await producer.close();
     expect(sent.filter((m) => m.partition === 0).map((m) => m.offset)).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
 
@@ -117,7 +120,7 @@ describe("consumer without a group", () => {
     const fromP1 = again.filter((r) => r.partition === 1).map((r) => r.offset);
     expect(fromP0).toEqual([15n, 16n, 17n, 18n, 19n]);
     expect(fromP1).toEqual(Array.from({ length: 20 }, (_, i) => BigInt(i)));
-    expect(again.find((r) => r.partition === 1 && r.offset === 3n)?.value).toEqual({ n: 7 });
+    expect(again.find((r) => r.partition === 1 && r.offset === 3n)).toMatchObject({ key: 7n, value: { n: 7 }, timestamp: 1_700_000_000_007 });
 
     consumer.seekToBeginning([p1]);
     expect(await consumer.position(p1)).toBe(0n);
