@@ -1,6 +1,8 @@
 // `tributary dev --nodes 3` (a controller and three brokers as child processes, via
 // deploy/local/) and the background launcher's start/status/stop.
 import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,6 +38,37 @@ function launcher(args: string[]): Promise<{ code: number | null; stdout: string
   });
 }
 
+/**
+ * README's SDK example, as a newcomer would copy it: the TypeScript block between its markers,
+ * compiled with the repository's TypeScript and run by Node against `bootstrap`, importing
+ * @tributary/client as an installed package.
+ */
+async function runReadmeSdkExample(bootstrap: string, workDir: string): Promise<{ code: number | null; stdout: string }> {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  const block = /<!-- sdk-example:start -->\s*```ts\n([\s\S]*?)```\s*<!-- sdk-example:end -->/.exec(readme)?.[1];
+  if (!block) throw new Error("README.md has no SDK example between <!-- sdk-example:start/end --> markers");
+  const source = block.replace(/const BOOTSTRAP_SERVERS = "[^"]*";/, `const BOOTSTRAP_SERVERS = "${bootstrap}";`);
+  expect(source).toContain(bootstrap);
+  const ts = createRequire(join(REPO_ROOT, "package.json"))("typescript") as {
+    transpileModule(text: string, options: { compilerOptions: Record<string, unknown> }): { outputText: string };
+    ScriptTarget: { ES2022: number };
+    ModuleKind: { ESNext: number };
+  };
+  const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  mkdirSync(join(workDir, "node_modules", "@tributary"), { recursive: true });
+  symlinkSync(join(REPO_ROOT, "packages", "client"), join(workDir, "node_modules", "@tributary", "client"), "dir");
+  writeFileSync(join(workDir, "kafka-example.mjs"), js);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(workDir, "kafka-example.mjs")], { cwd: workDir, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (stdout += c.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.once("error", reject);
+    child.once("close", (code) => { clearTimeout(timer); resolve({ code, stdout }); });
+  });
+}
+
 async function liveBrokers(bootstrap: string): Promise<number[]> {
   const described = await untilCommand(["cluster", "describe", "--json", "--bootstrap-server", bootstrap], (r) => {
     const view = JSON.parse(r.stdout) as { brokers: { fenced: boolean }[] };
@@ -61,6 +94,17 @@ describe("tributary dev --nodes 3", () => {
     expect(dev.output).not.toContain('"msg"');
     const bootstrap = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`).join(",");
     expect(await liveBrokers(bootstrap)).toEqual([0, 1, 2]);
+
+    // The seed's KafkaExample, from README: a replicated topic, 5 records sent, all read back.
+    await untilCommand(["topics", "create", "my-example-topic", "--replication-factor", "3", "--partitions", "1", "--bootstrap-server", bootstrap], () => true);
+    const example = await runReadmeSdkExample(bootstrap, join(dataDir, "example"));
+    expect(example.code, example.stdout).toBe(0);
+    const sent = example.stdout.match(/^sent record\(key=\d+ value=Hello Mom \d+\) meta\(partition=0, offset=\d\)$/gm) ?? [];
+    const got = example.stdout.match(/^Got Record: \(\d+, Hello Mom \d+\) at offset \d$/gm) ?? [];
+    expect(sent, example.stdout).toHaveLength(5);
+    expect(got, example.stdout).toHaveLength(5);
+    expect(example.stdout.trim().endsWith("DONE")).toBe(true);
+
     const exit = await dev.stop("SIGTERM");
     expect(exit.code).toBe(0);
     for (const i of [0, 1, 2]) expect(await canBind(port + i)).toBe(true);
