@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import type { v1 } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
-import { GroupMembershipError, TributaryError, asTributaryError, errorFor } from "../errors.js";
+import { type TributaryError, asTributaryError, errorFor } from "../errors.js";
 import { backoffDelayMs } from "../retry.js";
 import { unary } from "../rpc.js";
 import type { HeartbeatOutcome, Membership } from "./membership.js";
@@ -229,8 +229,4 @@ export class GroupMember {
     this.timer = undefined;
     this.assignmentApplied();
   }
-}
-
-export function membershipError(error: TributaryError): GroupMembershipError {
-  return error instanceof GroupMembershipError ? error : new GroupMembershipError(error.code, error.message, { cause: error });
 }
