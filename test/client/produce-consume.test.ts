@@ -35,6 +35,11 @@ describe("produce and consume through a group", () => {
     sent.push(viaCallback);
     const batch = await producer.sendBatch(Array.from({ length: 2_000 }, (_, i) => ({ topic: "orders", key: `b${i}`, value: `batch-${i}` })));
     sent.push(...batch);
+    // Unkeyed records stick to a partition per batch and move on with each new batch (KIP-480).
+    const unkeyed: RecordMetadata[] = [];
+    for (let i = 0; i < 10; i++) unkeyed.push(await producer.send({ topic: "orders", value: `unkeyed-${i}` }));
+    expect(new Set(unkeyed.map((m) => m.partition)).size).toBeGreaterThan(1);
+    sent.push(...unkeyed);
     await producer.flush();
     // Keyed records land where murmur2 puts them: one key, one partition.
     const partitionOfK3 = new Set(sent.slice(0, 50).filter((_, i) => i % 10 === 3).map((m) => m.partition));

@@ -204,3 +204,15 @@ describe("idempotent retries keep each partition's order", () => {
     expect(state.partitions.get(key)!.nextSequence).toBe(0);
   });
 });
+
+describe("wouldOpenBatch (where a sticky partitioner moves on)", () => {
+  it("is true for an empty partition, false while the open batch has room, true when it is full or drained", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 200, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    expect(acc.wouldOpenBatch("t", 0, 50)).toBe(true);
+    acc.append("t", 0, record("a"), 50, noopSink, 0, 0);
+    expect(acc.wouldOpenBatch("t", 0, 50)).toBe(false);
+    expect(acc.wouldOpenBatch("t", 0, 100)).toBe(true);
+    acc.drain(context());
+    expect(acc.wouldOpenBatch("t", 0, 50)).toBe(true);
+  });
+});

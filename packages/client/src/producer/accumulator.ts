@@ -125,6 +125,13 @@ export class RecordAccumulator {
     return { batchClosed, newBatch };
   }
 
+  /** Whether appending `recordBytes` to this partition would open a new batch (a sticky partitioner moves on then). */
+  wouldOpenBatch(topic: string, partition: number, recordBytes: number): boolean {
+    const batches = this.queuesByTopic.get(topic)?.[partition]?.batches;
+    const last = batches === undefined ? undefined : batches[batches.length - 1];
+    return last === undefined || !last.hasRoomFor(recordBytes, this.options.batchSizeBytes);
+  }
+
   /** A batch that was sent failed retriably: put it back in sequence order, to go again after `notBeforeMs`. */
   requeue(batch: ProducerBatch, notBeforeMs: number): void {
     batch.inFlight = false;

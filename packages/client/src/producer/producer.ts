@@ -194,7 +194,14 @@ export class Producer<K, V> {
     }
     let partition: number;
     try {
-      partition = explicitPartition ?? this.partitioner({ topic, key: record.key, partitionCount, availablePartitions: this.cluster.metadata.availablePartitions(topic) });
+      const context = { topic, key: record.key, partitionCount, availablePartitions: this.cluster.metadata.availablePartitions(topic) };
+      partition = explicitPartition ?? this.partitioner(context);
+      // Kafka's sticky rule (KIP-480): an unkeyed record that would open a new batch moves the
+      // sticky partition first, so unkeyed traffic spreads batch by batch over the partitions.
+      if (explicitPartition === undefined && record.key === null && hasOnNewBatch(this.partitioner) && this.accumulator.wouldOpenBatch(topic, partition, bytes)) {
+        this.partitioner.onNewBatch(topic, partition);
+        partition = this.partitioner(context);
+      }
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} is not in topic ${topic}, which has partitions 0..${partitionCount - 1}`);
       }
@@ -205,7 +212,6 @@ export class Producer<K, V> {
     const nowMs = Date.now();
     const { batchClosed, newBatch } = this.accumulator.append(topic, partition, record, bytes, sink, index, nowMs);
     if (batchClosed) {
-      if (hasOnNewBatch(this.partitioner)) this.partitioner.onNewBatch(topic, partition);
       this.sender.wakeup();
     } else if (newBatch) {
       if (this.options.lingerMs === 0) this.sender.wakeup();
