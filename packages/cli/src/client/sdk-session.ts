@@ -135,6 +135,7 @@ class SdkSession implements ClusterSession {
 
   async describeGroup(groupId: string): Promise<GroupView> {
     const group = await this.admin.describeGroup(groupId);
+    const listing = (await this.admin.listGroups().catch(() => [])).find((g) => g.groupId === groupId);
     const owner = new Map<string, { memberId: string; clientId: string; host: string }>();
     for (const member of group.members) {
       for (const tp of member.assignment) owner.set(`${tp.topic}-${tp.partition}`, { memberId: member.memberId, clientId: member.clientId, host: member.clientHost });
@@ -149,6 +150,7 @@ class SdkSession implements ClusterSession {
     return {
       groupId: group.groupId,
       state: group.state,
+      ...(listing && listing.coordinatorId >= 0 ? { coordinator: listing.coordinatorId } : {}),
       members: group.members.map((m) => ({
         memberId: m.memberId, clientId: m.clientId, host: m.clientHost,
         assignments: groupByTopic(m.assignment),
