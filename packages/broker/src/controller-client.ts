@@ -63,6 +63,11 @@ export class ControllerClient {
         "grpc.max_send_message_length": max,
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1000,
+        // The metadata stream is long-lived: pings notice a controller that froze without closing
+        // its connection, so the stream fails and reconnects to another voter.
+        "grpc.keepalive_time_ms": 10_000,
+        "grpc.keepalive_timeout_ms": 5_000,
+        "grpc.keepalive_permit_without_calls": 1,
       });
       this.clients.set(address, client);
     }
