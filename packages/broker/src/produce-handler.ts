@@ -100,6 +100,8 @@ function whyNotLeader(ctx: BrokerContext, topic: string, partition: number, miss
   const p = topicImage.partitions.get(partition);
   if (!p) return new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `topic ${topic} has no partition ${partition}`);
   if (p.leader < 0) return new TributaryError("LEADER_NOT_AVAILABLE", `${topic}-${partition} has no leader right now`);
+  // The image names us but the replica manager has not taken over yet (metadata just arrived).
+  if (p.leader === ctx.brokerId) return new TributaryError("LEADER_NOT_AVAILABLE", `broker ${ctx.brokerId} is becoming the leader of ${topic}-${partition}; retry`);
   return new TributaryError("NOT_LEADER_OR_FOLLOWER", `broker ${ctx.brokerId} is not the leader of ${topic}-${partition} (broker ${p.leader} is); refresh metadata`);
 }
 
