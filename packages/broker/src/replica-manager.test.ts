@@ -2,60 +2,24 @@
 // from records: roles follow the image, ISR changes are proposed and applied only as the
 // controller answers, and partitions that are no longer ours are deleted.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { MetadataImage, resolveServerConfig, type v1 } from "@tributary/protocol";
-import { pino } from "pino";
+import { MetadataImage, type v1 } from "@tributary/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { encodeBatch } from "@tributary/records";
-import { DelayedOperations } from "./delayed-operations.js";
-import { LogManager } from "./log-manager.js";
-import type { Partition } from "./partition.js";
-import { ReplicaManager } from "./replica-manager.js";
+import { batchOf, records, replicaFixture, type ReplicaFixture } from "./replicas.fixture.js";
 
-const log = pino({ level: "silent" });
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+const fixtures: ReplicaFixture[] = [];
+afterEach(async () => {
+  for (const f of fixtures.splice(0)) await f.cleanup();
 });
 
-function setup(brokerId = 1) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "replica-manager-"));
-  dirs.push(dir);
-  const config = resolveServerConfig({ flags: { "log.dirs": dir } }).values;
-  let nowMs = 1_000;
-  const followed = new Map<string, number>();
-  const alterCalls: v1.AlterPartitionItem[][] = [];
-  let alterAnswer: (items: v1.AlterPartitionItem[]) => v1.AlterPartitionResponse__Output = () => { throw new Error("no answer set"); };
-  const image = new MetadataImage();
-  let offset = 0;
-  const apply = (...records: v1.MetadataRecord__Output[]) => { for (const r of records) image.apply(offset++, r); };
-  const manager = new ReplicaManager({
-    brokerId, replicaLagTimeMaxMs: 1000,
-    logs: new LogManager([dir], config, log, () => nowMs),
-    fetchers: { follow: (p: Partition, leaderId: number) => followed.set(p.key, leaderId), unfollow: (key: string) => followed.delete(key) },
-    alterPartition: async (items) => { alterCalls.push(items); return alterAnswer(items); },
-    delayedProduce: new DelayedOperations(100), delayedFetch: new DelayedOperations(100),
-    now: () => nowMs, log,
-  });
-  return {
-    dir, image, apply, manager, followed, alterCalls,
-    setAnswer(fn: typeof alterAnswer) { alterAnswer = fn; },
-    advance(ms: number) { nowMs += ms; },
-  };
+function setup(brokerId = 1, flags: Record<string, string> = { "replica.lag.time.max.ms": "1000" }): ReplicaFixture {
+  const f = replicaFixture(brokerId, flags);
+  fixtures.push(f);
+  return f;
 }
 
-const broker = (brokerId: number): v1.MetadataRecord__Output => ({
-  record: "brokerRegistration",
-  brokerRegistration: { brokerId, brokerEpoch: String(brokerId * 10), incarnationId: `i${brokerId}`, listeners: [{ host: "127.0.0.1", port: 9000 + brokerId, listenerName: "PLAINTEXT" }], rack: "", fenced: false },
-}) as v1.MetadataRecord__Output;
-const topic = (name: string, topicId: string): v1.MetadataRecord__Output => ({ record: "topic", topic: { name, topicId } }) as v1.MetadataRecord__Output;
-const partition = (topicId: string, index: number, replicas: number[], isr: number[], leader: number, leaderEpoch: number, partitionEpoch: number): v1.MetadataRecord__Output =>
-  ({ record: "partition", partition: { topicId, partition: index, replicas, isr, leader, leaderEpoch, partitionEpoch } }) as v1.MetadataRecord__Output;
-const change = (topicId: string, index: number, fields: { leader?: number; isr?: number[]; leaderEpoch: number; partitionEpoch: number }): v1.MetadataRecord__Output =>
-  ({ record: "partitionChange", partitionChange: { topicId, partition: index, leader: fields.leader, isr: fields.isr ?? [], isrChanged: fields.isr !== undefined, replicas: [], replicasChanged: false, leaderEpoch: fields.leaderEpoch, partitionEpoch: fields.partitionEpoch, reason: "" } }) as v1.MetadataRecord__Output;
-
-const batch = (count: number) => encodeBatch({ records: Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.from(`v${i}`), timestampMs: 1 })) });
+const { broker, topic, partition, change } = records;
+const batch = batchOf;
 
 describe("ReplicaManager", () => {
   it("leads, follows and deletes partitions exactly as the image says", async () => {
@@ -80,7 +44,6 @@ describe("ReplicaManager", () => {
     t.manager.applyImage(t.image);
     expect(t.manager.partition("orders", 0)).toBeUndefined();
     await expect.poll(() => fs.existsSync(path.join(t.dir, "orders-0"))).toBe(false);
-    await t.manager.close();
   });
 
   it("ignores an image older than the leader epoch it acts on", () => {
