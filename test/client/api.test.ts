@@ -155,6 +155,28 @@ describe("compression", () => {
   });
 });
 
+describe("producer errors reach the caller", () => {
+  it("rejects a bad partition, a value the serializer refuses, and a send after close, each with its type", async () => {
+    const client = env.client();
+    await client.admin().createTopics([{ topic: "errors", numPartitions: 2, replicationFactor: 1 }]);
+    const producer = client.producer({ keySerializer: serializers.string, valueSerializer: serializers.int32 });
+    const badPartition = await producer.send({ topic: "errors", partition: 7, value: 1 }).catch((e: unknown) => e);
+    expect(badPartition).toBeInstanceOf(TributaryError);
+    expect((badPartition as TributaryError).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+    const badValue = await producer.send({ topic: "errors", value: 2 ** 40 }).catch((e: unknown) => e);
+    expect((badValue as Error).name).toBe("SerializationError");
+    const viaCallback = await new Promise<Error | null>((resolve) => producer.send({ topic: "errors", partition: 9, value: 1 }, (error) => resolve(error)));
+    expect((viaCallback as TributaryError).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+    // One bad record fails its sendBatch() after the others settled; the good ones are written.
+    const mixed = await producer.sendBatch([{ topic: "errors", partition: 0, value: 1 }, { topic: "errors", partition: 5, value: 2 }]).catch((e: unknown) => e);
+    expect((mixed as TributaryError).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+    expect((await client.admin().listOffsets("errors", "latest")).find((o) => o.partition === 0)!.offset).toBe(1n);
+    await producer.close();
+    const closed = await producer.send({ topic: "errors", value: 3 }).catch((e: unknown) => e);
+    expect((closed as Error).name).toBe("IllegalStateError");
+  });
+});
+
 describe("producer limits", () => {
   it("makes send() wait for buffer space and fail after maxBlockMs with BufferExhaustedError", async () => {
     const client = env.client();
