@@ -367,6 +367,8 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
           headers: r.headers,
         });
       }
+      // A partition's position only moves forward between seeks: records come out in offset order.
+      if (state.position !== null && nextPosition < state.position) throw new Error(`position of ${topic}-${partition} went back from ${state.position} to ${nextPosition}: a bug`);
       state.position = nextPosition;
     }
     return out;
