@@ -75,7 +75,7 @@ async function kill9(id) {
 
 const Controller = protocol.tributaryV1().Controller;
 const clients = new Map(NODE_IDS.map((id) => [id, new Controller(`127.0.0.1:${ports.get(id)}`, grpc.credentials.createInsecure(), {
-  "grpc.initial_reconnect_backoff_ms": 20, "grpc.max_reconnect_backoff_ms": 200,
+  "grpc.initial_reconnect_backoff_ms": 20, "grpc.max_reconnect_backoff_ms": 200, "grpc.enable_channelz": 0,
 })]));
 
 function call(id, method, request, timeoutMs = 3_000) {

@@ -10,4 +10,6 @@ export const GRPC_CHANNEL_OPTIONS = {
   "grpc.max_reconnect_backoff_ms": 1_000,
   "grpc.keepalive_time_ms": 10_000,
   "grpc.keepalive_timeout_ms": 5_000,
+  // Channelz bookkeeping costs measurable CPU per call (seen in profiles) and nothing reads it.
+  "grpc.enable_channelz": 0,
 } as const;
