@@ -55,6 +55,7 @@ export class Fetcher {
   private wakeScheduled = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private running = false;
+  private rotation = 0;
 
   constructor(
     private readonly cluster: Cluster,
@@ -100,7 +101,11 @@ export class Fetcher {
     if (!this.running) return;
     const byNode = new Map<number, PartitionPosition[]>();
     let unknownLeader = false;
-    for (const state of this.subscriptions.fetchable()) {
+    // A broker fills a response partition by partition in request order; rotating the order
+    // keeps a size-limited response from always favouring the same partitions.
+    const fetchable = this.subscriptions.fetchable();
+    const start = fetchable.length === 0 ? 0 : this.rotation++ % fetchable.length;
+    for (const state of [...fetchable.slice(start), ...fetchable.slice(0, start)]) {
       if (this.buffer.partitionBytes(state.key) >= this.options.maxPartitionFetchBytes) continue;
       const leader = this.cluster.leaderFor(state.topic, state.partition);
       if (leader === undefined) {
