@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The local multi-process cluster: 1 controller + 3 brokers (ports 9191, 9092-9094), each a
-// `tributary controller|broker start` child process with the properties files beside this file.
+// The local multi-process cluster: 1 controller (or 3, --controllers 3: ports 9191-9193) + 3
+// brokers (ports 9092-9094), each a `tributary controller|broker start` child process with the
+// properties files beside this file.
 // `tributary dev --nodes 3` runs it in the foreground; from a shell:
-//   node deploy/local/launcher.mjs start  [--data-dir ./data] [--port 9092] [--controller-port 9191]
+//   node deploy/local/launcher.mjs start  [--data-dir ./data] [--controllers 1|3] [--port 9092] [--controller-port 9191]
 //                                                               # in the background, logs in <data-dir>/logs
 //   node deploy/local/launcher.mjs status [--data-dir ./data]
 //   node deploy/local/launcher.mjs stop   [--data-dir ./data]
@@ -23,18 +24,21 @@ const READY_TIMEOUT_MS = 60_000;
  * The processes of the cluster. Ports can be moved (tests use free ones); the defaults are the
  * seed's. Every process gets its own folder under dataDir.
  */
-export function clusterPlan({ dataDir, brokerCount = 3, baseBrokerPort = 9092, controllerPort = 9191, cliBin = DEFAULT_CLI_BIN }) {
+export function clusterPlan({ dataDir, brokerCount = 3, controllerCount = 1, baseBrokerPort = 9092, controllerPort = 9191, cliBin = DEFAULT_CLI_BIN }) {
+  if (![1, 3].includes(controllerCount)) throw new Error(`controllerCount must be 1 or 3, got ${controllerCount}`);
   const data = resolve(dataDir);
-  const voters = `1@127.0.0.1:${controllerPort}`;
-  const controller = {
-    name: "controller-1",
-    label: "controller 1",
-    port: controllerPort,
+  const controllerIds = Array.from({ length: controllerCount }, (_, i) => i + 1);
+  const voters = controllerIds.map((id) => `${id}@127.0.0.1:${controllerPort + id - 1}`).join(",");
+  const controllers = controllerIds.map((id) => ({
+    name: `controller-${id}`,
+    label: `controller ${id}`,
+    port: controllerPort + id - 1,
     args: [cliBin, "controller", "start", "--config", join(HERE, "controller.properties"),
-      "--override", `metadata.log.dir=${join(data, "controller-1")}`,
-      "--override", `listeners=CONTROLLER://127.0.0.1:${controllerPort}`,
+      "--override", `node.id=${id}`,
+      "--override", `metadata.log.dir=${join(data, `controller-${id}`)}`,
+      "--override", `listeners=CONTROLLER://127.0.0.1:${controllerPort + id - 1}`,
       "--override", `controller.quorum.voters=${voters}`],
-  };
+  }));
   const brokers = Array.from({ length: brokerCount }, (_, id) => ({
     name: `broker-${id}`,
     label: `broker ${id}`,
@@ -47,7 +51,7 @@ export function clusterPlan({ dataDir, brokerCount = 3, baseBrokerPort = 9092, c
       ...(brokerCount < 3 ? ["--override", `default.replication.factor=${brokerCount}`, "--override", "min.insync.replicas=1",
         "--override", `offsets.topic.replication.factor=${brokerCount}`] : [])],
   }));
-  return { dataDir: data, processes: [controller, ...brokers] };
+  return { dataDir: data, processes: [...controllers, ...brokers] };
 }
 
 function waitForLine(child, predicate, timeoutMs) {
@@ -84,8 +88,8 @@ export async function startForeground(plan, { onLine = () => {}, env = process.e
     await Promise.all(children.map(({ child }) => stopChild(child)));
   };
   try {
+    mkdirSync(plan.dataDir, { recursive: true });
     for (const spec of plan.processes) {
-      mkdirSync(plan.dataDir, { recursive: true });
       const child = spawn(process.execPath, spec.args, { env, stdio: ["ignore", "pipe", "pipe"] });
       children.push({ spec, child });
       for (const stream of [child.stdout, child.stderr]) {
@@ -96,6 +100,8 @@ export async function startForeground(plan, { onLine = () => {}, env = process.e
           for (const line of lines) onLine(spec.label, line);
         });
       }
+      // Each process binds its port before it needs its peers, so waiting for "listening" one
+      // by one works for a quorum of three too.
       await waitForLine(child, isListeningLine, READY_TIMEOUT_MS).catch((error) => {
         throw new Error(`${spec.label} did not start: ${error.message}`);
       });
@@ -196,7 +202,8 @@ async function main(argv) {
   const dataDir = flagValue(rest, "--data-dir", "./data");
   switch (command) {
     case "start": {
-      const plan = clusterPlan({ dataDir, baseBrokerPort: portFlag(rest, "--port", 9092), controllerPort: portFlag(rest, "--controller-port", 9191) });
+      const controllerCount = Number(flagValue(rest, "--controllers", "1"));
+      const plan = clusterPlan({ dataDir, controllerCount, baseBrokerPort: portFlag(rest, "--port", 9092), controllerPort: portFlag(rest, "--controller-port", 9191) });
       const state = await startBackground(plan);
       for (const p of state) console.log(`${p.name.padEnd(14)} pid ${p.pid}  port ${p.port}  log ${p.log}`);
       const bootstrap = state.filter((p) => p.name.startsWith("broker")).map((p) => `localhost:${p.port}`).join(",");
@@ -215,7 +222,7 @@ async function main(argv) {
       return 0;
     }
     default:
-      console.log("usage: node deploy/local/launcher.mjs start|status|stop [--data-dir ./data] [--port 9092] [--controller-port 9191]");
+      console.log("usage: node deploy/local/launcher.mjs start|status|stop [--data-dir ./data] [--controllers 1|3] [--port 9092] [--controller-port 9191]");
       return command === "help" || command === "--help" ? 0 : 2;
   }
 }

@@ -111,7 +111,7 @@ describe("tributary dev --nodes 3", () => {
   });
 });
 
-describe("deploy/local/launcher.mjs start|status|stop", () => {
+describe("deploy/local/launcher.mjs start|status|stop, 3 controllers + 3 brokers", () => {
   const dataDir = tempDir("launcher");
   afterAll(async () => {
     await launcher(["stop", "--data-dir", dataDir]);
@@ -120,17 +120,20 @@ describe("deploy/local/launcher.mjs start|status|stop", () => {
 
   it("starts the cluster in the background, reports it, and stops it", async () => {
     const port = await freePortRun();
-    const portFlags = ["--data-dir", dataDir, "--port", String(port), "--controller-port", String(await freePort())];
-    const started = await launcher(["start", ...portFlags]);
+    const controllerPort = await freePortRun();
+    const started = await launcher(["start", "--controllers", "3", "--data-dir", dataDir, "--port", String(port), "--controller-port", String(controllerPort)]);
     expect(started.code, started.stdout).toBe(0);
     expect(started.stdout).toMatch(/broker-2 +pid \d+ +port \d+/);
     const status = await launcher(["status", "--data-dir", dataDir]);
     expect(status.code, status.stdout).toBe(0);
-    expect(status.stdout.match(/running/g)).toHaveLength(4);
+    expect(status.stdout.match(/running/g)).toHaveLength(6);
     const bootstrap = [0, 1, 2].map((i) => `127.0.0.1:${port + i}`).join(",");
     expect(await liveBrokers(bootstrap)).toEqual([0, 1, 2]);
+    const quorum = await untilCommand(["cluster", "describe", "--json", "--bootstrap-server", bootstrap], (r) =>
+      (JSON.parse(r.stdout) as { controllers: { isLeader: boolean }[] }).controllers.filter((c) => c.isLeader).length === 1);
+    expect((JSON.parse(quorum.stdout) as { controllers: { nodeId: number }[] }).controllers.map((c) => c.nodeId).sort()).toEqual([1, 2, 3]);
     const stopped = await launcher(["stop", "--data-dir", dataDir]);
-    expect(stopped.stdout).toContain("stopped controller-1, broker-0, broker-1, broker-2");
+    expect(stopped.stdout).toContain("stopped controller-1, controller-2, controller-3, broker-0, broker-1, broker-2");
     await pollUntil(async () => (await canBind(port)) && (await canBind(port + 2)), 20_000, "the brokers' ports to be released");
     const after = await launcher(["status", "--data-dir", dataDir]);
     expect(after.code).toBe(1);
