@@ -5,6 +5,7 @@ import type { CommandModule } from "../cli.js";
 import { parseKeyValuePairs } from "../config/overrides.js";
 import { parseProducerLine, producerLineOptions } from "../console/line-codec.js";
 import { CliError, UsageError } from "../errors.js";
+import { InFlightLimit } from "../client/in-flight.js";
 import { type Acks, withSession } from "../client/session.js";
 import { intArg, requiredString, stringArg, stringList } from "./args.js";
 
@@ -42,7 +43,7 @@ export const consoleProducerCommand: CommandModule = (parser, run) =>
       // Fail before reading stdin if the topic does not exist (rather than after the user typed).
       await session.describeTopics([topic]);
       const producer = await session.producer({ acks, clientId: "console-producer" });
-      const inFlight = new Set<Promise<unknown>>();
+      const inFlight = new InFlightLimit(MAX_IN_FLIGHT_RECORDS);
       let firstError: unknown;
       let lineNumber = 0;
       try {
@@ -51,15 +52,12 @@ export const consoleProducerCommand: CommandModule = (parser, run) =>
           lineNumber++;
           if (firstError) break;
           const { key, value } = parseProducerLine(line, lineOptions, lineNumber);
-          const sent = producer
+          await inFlight.add(() => producer
             .send({ topic, key: key === null ? null : Buffer.from(key), value: Buffer.from(value), ...(partition !== undefined ? { partition } : {}) })
-            .catch((error: unknown) => { firstError ??= error; });
-          inFlight.add(sent);
-          void sent.finally(() => inFlight.delete(sent));
-          if (inFlight.size >= MAX_IN_FLIGHT_RECORDS) await Promise.race(inFlight);
+            .then(() => undefined, (error: unknown) => { firstError ??= error; }));
         }
         await producer.flush();
-        await Promise.all(inFlight);
+        await inFlight.idle();
       } finally {
         await producer.close();
       }

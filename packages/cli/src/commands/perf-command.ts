@@ -5,6 +5,7 @@ import type { CommandModule, CommandContext } from "../cli.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatPerfSummary, formatProgressBar, LatencyStats, type PerfResult, perfResultToJson } from "../format/perf.js";
 import { writeJson, writeLines } from "../io.js";
+import { InFlightLimit } from "../client/in-flight.js";
 import { withSession } from "../client/session.js";
 import { parseAcks } from "./console-producer.js";
 import { intArg, requiredString, stringArg } from "./args.js";
@@ -74,7 +75,7 @@ export const perfCommands: CommandModule = (parser, run) =>
           const producer = await session.producer({ acks, clientId: "perf-producer",
             ...(lingerMs !== undefined ? { lingerMs } : {}), ...(batchBytes !== undefined ? { batchBytes } : {}) });
           const stats = new LatencyStats(numRecords);
-          const inFlight = new Set<Promise<void>>();
+          const inFlight = new InFlightLimit(MAX_IN_FLIGHT_RECORDS);
           let firstError: unknown;
           const startMs = performance.now();
           const progress = new Progress(context, numRecords, startMs);
@@ -82,17 +83,16 @@ export const perfCommands: CommandModule = (parser, run) =>
             for (let sent = 0; sent < numRecords && firstError === undefined; sent++) {
               if (context.stopSignal.aborted) break;
               await throttle(sent, performance.now() - startMs, throughput);
-              const sentAtMs = performance.now();
-              const acked: Promise<void> = producer.send({ topic, key: null, value: payload }).then(
-                () => { stats.record(performance.now() - sentAtMs); progress.update(stats.count); },
-                (error: unknown) => { firstError ??= error; },
-              );
-              inFlight.add(acked);
-              void acked.finally(() => inFlight.delete(acked));
-              if (inFlight.size >= MAX_IN_FLIGHT_RECORDS) await Promise.race(inFlight);
+              await inFlight.add(() => {
+                const sentAtMs = performance.now();
+                return producer.send({ topic, key: null, value: payload }).then(
+                  () => { stats.record(performance.now() - sentAtMs); progress.update(stats.count); },
+                  (error: unknown) => { firstError ??= error; },
+                );
+              });
             }
             await producer.flush();
-            await Promise.all(inFlight);
+            await inFlight.idle();
           } finally {
             await producer.close();
           }
