@@ -10,7 +10,7 @@ import { addressOf } from "./controller-client.js";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./partition-state.js";
 import type { FollowerFetchers } from "./replica-manager.js";
-import { FLOW_CONTROL_WINDOW_BYTES } from "./server.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
 
 export interface FetcherSettings {
   brokerId: number;

@@ -11,17 +11,11 @@ import type { Logger } from "pino";
 import type { AdminService } from "./admin-service.js";
 import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
+import { FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
 import { handleProduce } from "./produce-handler.js";
 import type { ProducerIdManager } from "./producer-ids.js";
-
-/**
- * HTTP/2 flow-control window for data the broker receives (per stream and per connection).
- * Node's default of 64 KiB makes a 1 MB produce request wait for ~16 WINDOW_UPDATE round trips
- * through a busy event loop; batches are the design, so the window must hold a few of them.
- */
-export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 
 export interface BrokerServices {
   ctx: BrokerContext;
