@@ -33,7 +33,7 @@ describe("bad input", () => {
     client(nodeId).produce({ acks, timeoutMs: 5_000, topics: [{ name: TOPIC, partitions: [{ partition: 0, records }] }] });
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllers: 1, brokers: 3, brokerOverrides: { "auto.create.topics.enable": "false" } });
+    cluster = await startCluster({ controllers: 1, brokers: 3, brokerOverrides: { "auto.create.topics.enable": "false", "socket.request.max.bytes": "1048576" } });
     await cluster.waitFor(async () => (await client(1).metadata({ allTopics: true })).brokers.length === 3, { timeoutMs: 20_000, message: "3 live brokers" });
     await createTopic(client(1), TOPIC, 1, 3, { "max.message.bytes": "2048" });
     const p = await cluster.waitFor(async () => {
@@ -85,6 +85,16 @@ describe("bad input", () => {
     const response = await produceRaw(leader, batchOf(["x".repeat(5000)]));
     expect(errorCode(response.topics[0]!.partitions[0]!.error)).toBe("MESSAGE_TOO_LARGE");
     expect(disk()).toEqual(before);
+  });
+
+  it("refuses a request larger than socket.request.max.bytes with RESOURCE_EXHAUSTED", async () => {
+    const before = disk();
+    const huge = Buffer.alloc(2 * 1024 * 1024, 1);
+    const error = await produceRaw(leader, huge).then(() => undefined, (e: { code?: number; details?: string }) => e);
+    expect(error?.code).toBe(8); // gRPC RESOURCE_EXHAUSTED
+    expect(disk()).toEqual(before);
+    // The broker is still serving.
+    expect((await partitionMetadata(client(leader), TOPIC, 0))?.leader).toBe(leader);
   });
 
   it("refuses a produce to a follower with NOT_LEADER_OR_FOLLOWER and names the leader", async () => {

@@ -41,7 +41,12 @@ export interface RawBrokerClient {
 
 export function connectBroker(address: string, defaultTimeoutMs = 10_000): RawBrokerClient {
   const v1Services = protocol.tributaryV1();
-  const options = { "grpc.max_receive_message_length": 256 * 1024 * 1024, "grpc.max_send_message_length": 256 * 1024 * 1024 };
+  const options = {
+    "grpc.max_receive_message_length": 256 * 1024 * 1024,
+    "grpc.max_send_message_length": 256 * 1024 * 1024,
+    // Large fetch responses would otherwise wait on 64 KiB HTTP/2 window updates.
+    "grpc-node.flow_control_window": 16 * 1024 * 1024,
+  };
   const broker = new v1Services.Broker(address, grpc.credentials.createInsecure(), options);
   const admin = new v1Services.Admin(address, grpc.credentials.createInsecure(), options);
   return {
