@@ -85,11 +85,25 @@ describe("a 3-controller quorum under kill -9", () => {
       expect(topicNames(image)).toEqual(["after-kill", "after-restart", "before-kill", ...WHILE_DOWN]);
       expect(image.brokers.get(1)?.fenced).toBe(false);
     }
-    // A clean stop (SIGTERM) exits 0, the leader handing over its leadership first.
+    // A clean stop (SIGTERM) exits 0, the leader handing over its leadership first, and ends
+    // the metadata streams brokers hold open rather than waiting for them.
+    const streams = spec.nodeIds.map((id) => {
+      const call = (clients.client(id) as unknown as { StreamMetadata(r: object): NodeJS.EventEmitter }).StreamMetadata({ brokerId: 1, fromOffset: "0" });
+      const flowing = new Promise<void>((resolve) => call.once("data", () => resolve()));
+      call.on("data", () => undefined);
+      const ended = new Promise<void>((resolve) => {
+        call.on("error", () => resolve());
+        call.on("end", () => resolve());
+      });
+      return { flowing, ended };
+    });
+    await Promise.all(streams.map((s) => s.flowing));
+    const streamsEnded = streams.map((s) => s.ended);
     for (const proc of running.values()) {
       const code = await stopGracefully(proc);
       expect(code, proc.output.join("").slice(-3000)).toBe(0);
     }
     running.clear();
+    await Promise.all(streamsEnded);
   });
 });

@@ -23,6 +23,8 @@ import { MetadataLog } from "./metadata-log.js";
 
 /** Records kept in memory for brokers' metadata streams (older offsets get a snapshot). */
 const STREAM_RETAINED_RECORDS = 100_000;
+/** How long a clean stop waits for calls in progress before closing the server. */
+const SERVER_SHUTDOWN_WAIT_MS = 2_000;
 /** How long a clean stop waits for another voter to take leadership. */
 const LEADERSHIP_TRANSFER_WAIT_MS = 2_000;
 
@@ -48,6 +50,19 @@ function bindAddress(host: string, port: number): string {
 async function bindServer(server: grpc.Server, address: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port)));
+  });
+}
+
+async function shutdownServer(server: grpc.Server, waitMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, waitMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
 }
 
@@ -132,8 +147,9 @@ export async function startController(config: ControllerConfig, options: StartCo
   node.attach(raftDriver);
   const v1 = tributaryV1();
   grpcServer.addService(v1.Raft.service, transport.handlers());
+  const openStreams = new Set<() => void>();
   grpcServer.addService(v1.Controller.service, controllerServiceHandlers({
-    node, metadataLog, driver: () => raftDriver, voters: config.voters, nodeId: config.nodeId, clusterId: meta.clusterId, log,
+    node, metadataLog, driver: () => raftDriver, voters: config.voters, nodeId: config.nodeId, clusterId: meta.clusterId, log, openStreams,
   }));
   const port = await bindServer(grpcServer, bindAddress(config.host, config.port));
   log.info({ port, clusterId: meta.clusterId, voters: config.voters.map((v) => v.id), metadataLogDir: config.metadataLogDir }, "listening");
@@ -145,7 +161,10 @@ export async function startController(config: ControllerConfig, options: StartCo
       node.stop();
       await raftDriver.stop();
       transport.close();
-      await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
+      // Brokers' metadata streams never end by themselves: end them, then give other calls a
+      // moment to finish before closing the server anyway.
+      for (const end of [...openStreams]) end();
+      await shutdownServer(grpcServer, SERVER_SHUTDOWN_WAIT_MS);
       await storage.close();
       log.info("stopped");
     })();

@@ -19,6 +19,8 @@ export interface ControllerServiceContext {
   nodeId: number;
   clusterId: string;
   log: Logger;
+  /** Open metadata streams, each as the function that ends it (a clean stop ends them all). */
+  openStreams: Set<() => void>;
 }
 
 type Unary<Req, Res> = (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => void;
@@ -89,7 +91,15 @@ export function controllerServiceHandlers(ctx: ControllerServiceContext): grpc.U
       write: (message) => call.write(message),
       onDrain: (callback) => call.once("drain", callback),
     });
-    const close = (): void => stream.close();
+    const close = (): void => {
+      stream.close();
+      ctx.openStreams.delete(end);
+    };
+    const end = (): void => {
+      close();
+      call.end();
+    };
+    ctx.openStreams.add(end);
     call.on("cancelled", close);
     call.on("close", close);
     call.on("error", close);
