@@ -11,6 +11,28 @@ import type { LeaderAppendResult, ReadResult, ReplicaLog, TimestampLookup } from
 import type { LogOpener } from "./replica-manager.js";
 
 const PARTITION_DIR = /^(.+)-(\d+)$/;
+/** Kafka's file naming the topic id a partition folder belongs to. */
+export const PARTITION_METADATA_FILE = "partition.metadata";
+
+/**
+ * The topic id recorded in a partition folder, or undefined. A folder whose id differs from the
+ * topic's now belongs to a topic deleted (while this broker was down) and created again under the
+ * same name: its records must never be served as the new topic's.
+ */
+function recordedTopicId(dir: string): string | undefined {
+  try {
+    const text = fs.readFileSync(path.join(dir, PARTITION_METADATA_FILE), "utf8");
+    return /^topic_id:\s*(\S+)\s*$/m.exec(text)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+function recordTopicId(dir: string, topicId: string): void {
+  const file = path.join(dir, PARTITION_METADATA_FILE);
+  fs.writeFileSync(`${file}.tmp`, `version: 0\ntopic_id: ${topicId}\n`);
+  fs.renameSync(`${file}.tmp`, file);
+}
 
 export function logConfigOf(topic: TopicConfigValues): Partial<LogConfig> {
   const policies = topic["cleanup.policy"];
@@ -136,16 +158,22 @@ export class LogManager implements LogOpener {
     }));
   }
 
-  open(topic: string, partition: number, topicConfigs: ReadonlyMap<string, string>): ReplicaLog {
+  open(topic: string, partition: number, topicId: string, topicConfigs: ReadonlyMap<string, string>): ReplicaLog {
     const name = `${topic}-${partition}`;
     const topicConfig = this.resolve(topicConfigs);
     let dir = this.logDirs.map((d) => path.join(d, name)).find((candidate) => fs.existsSync(candidate));
+    const recorded = dir ? recordedTopicId(dir) : undefined;
+    if (dir && recorded !== undefined && recorded !== topicId) {
+      this.logger.warn({ log: name, recordedTopicId: recorded, topicId }, "replica folder belongs to a deleted topic of the same name; removing it");
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
     if (!dir) {
       const least = [...this.counts].sort((a, b) => a[1] - b[1])[0]![0];
       dir = path.join(least, name);
       this.counts.set(least, (this.counts.get(least) ?? 0) + 1);
     }
     const log = PartitionLog.open({ dir, config: logConfigOf(topicConfig), now: this.now, logger: this.logger.child({ component: "storage" }) });
+    if (recorded !== topicId) recordTopicId(dir, topicId);
     return new StorageReplicaLog(name, log, topicConfig, this.logger);
   }
 

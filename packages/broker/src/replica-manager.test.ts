@@ -46,6 +46,23 @@ describe("ReplicaManager", () => {
     await expect.poll(() => fs.existsSync(path.join(t.dir, "orders-0"))).toBe(false);
   });
 
+  it("never serves a deleted topic's records as those of a new topic with the same name", async () => {
+    const old = setup(1);
+    old.apply(broker(1), topic("reused", "OLD"), partition("OLD", 0, [1], [1], 1, 0, 0));
+    old.manager.applyImage(old.image);
+    const p = old.manager.partition("reused", 0)!;
+    p.log.appendAsLeader(batch(7), 0, 1);
+    await old.manager.close();
+    expect(fs.readFileSync(path.join(old.dir, "reused-0", "partition.metadata"), "utf8")).toContain("topic_id: OLD");
+
+    // The same log dir after a restart, where the metadata now says "reused" is a new topic.
+    const again = setup(1, { "log.dirs": old.dir });
+    again.apply(broker(1), topic("reused", "NEW"), partition("NEW", 0, [1], [1], 1, 0, 0));
+    again.manager.applyImage(again.image);
+    expect(again.manager.partition("reused", 0)!.log.logEndOffset).toBe(0);
+    expect(fs.readFileSync(path.join(old.dir, "reused-0", "partition.metadata"), "utf8")).toContain("topic_id: NEW");
+  });
+
   it("ignores an image older than the leader epoch it acts on", () => {
     const t = setup(1);
     t.apply(broker(1), broker(2), topic("t", "T"), partition("T", 0, [1, 2], [1, 2], 1, 5, 5));

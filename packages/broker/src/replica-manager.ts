@@ -11,7 +11,8 @@ import type { IsrProposal } from "./partition-state.js";
 import type { ReplicaLog } from "./replica-log.js";
 
 export interface LogOpener {
-  open(topic: string, partition: number, topicConfigs: ReadonlyMap<string, string>): ReplicaLog;
+  /** Opens or creates the replica's log; a folder left by a deleted topic of the same name (another topic id) is replaced. */
+  open(topic: string, partition: number, topicId: string, topicConfigs: ReadonlyMap<string, string>): ReplicaLog;
   /** Applies changed topic configs to an open log. */
   reconfigure(log: ReplicaLog, topicConfigs: ReadonlyMap<string, string>): void;
   /** Partition folders found on disk at start. */
@@ -94,7 +95,7 @@ export class ReplicaManager {
           partition = undefined;
         }
         if (!partition) {
-          partition = new Partition(topic.name, p.partition, p.topicId, this.options.logs.open(topic.name, p.partition, topic.configs));
+          partition = new Partition(topic.name, p.partition, p.topicId, this.options.logs.open(topic.name, p.partition, p.topicId, topic.configs));
           this.partitions.set(key, partition);
         } else if (this.topicConfigSnapshots.get(key) !== configSignature) {
           this.options.logs.reconfigure(partition.log, topic.configs);

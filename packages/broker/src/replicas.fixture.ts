@@ -30,8 +30,10 @@ export interface ReplicaFixture {
 }
 
 export function replicaFixture(brokerId = 1, flags: Record<string, string> = {}): ReplicaFixture {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "broker-fixture-"));
-  const config = resolveServerConfig({ flags: { "log.dirs": dir, "node.id": String(brokerId), ...flags } }).values;
+  const tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "broker-fixture-"));
+  const config = resolveServerConfig({ flags: { "log.dirs": tempDir, "node.id": String(brokerId), ...flags } }).values;
+  // A test may point log.dirs at another fixture's folder (a restart on the same disk).
+  const dir = config["log.dirs"][0]!;
   let nowMs = 1_000;
   const now = () => nowMs;
   const followed = new Map<string, number>();
@@ -66,6 +68,7 @@ export function replicaFixture(brokerId = 1, flags: Record<string, string> = {})
     advance(ms) { nowMs += ms; },
     async cleanup() {
       await manager.close();
+      fs.rmSync(tempDir, { recursive: true, force: true });
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
