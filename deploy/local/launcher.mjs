@@ -79,10 +79,11 @@ function waitForLine(child, predicate, timeoutMs) {
 const isListeningLine = (line) => line.includes('"msg":"listening"');
 
 /**
- * Runs every process in the foreground; `onLine(label, line)` gets each output line. Resolves
- * with a handle once all are listening; `stop()` ends them (SIGTERM, then SIGKILL after a grace).
+ * Runs every process in the foreground; `onLine(label, line)` gets each output line and
+ * `onExit(label, code, signal)` each exit. Resolves with a handle once all are listening;
+ * `stop()` ends them (SIGTERM, then SIGKILL after a grace).
  */
-export async function startForeground(plan, { onLine = () => {}, env = process.env } = {}) {
+export async function startForeground(plan, { onLine = () => {}, onExit = () => {}, env = process.env } = {}) {
   const children = [];
   const stop = async () => {
     await Promise.all(children.map(({ child }) => stopChild(child)));
@@ -92,6 +93,7 @@ export async function startForeground(plan, { onLine = () => {}, env = process.e
     for (const spec of plan.processes) {
       const child = spawn(process.execPath, spec.args, { env, stdio: ["ignore", "pipe", "pipe"] });
       children.push({ spec, child });
+      child.once("exit", (code, signal) => onExit(spec.label, code, signal));
       for (const stream of [child.stdout, child.stderr]) {
         let pending = "";
         stream.on("data", (chunk) => {
@@ -110,9 +112,11 @@ export async function startForeground(plan, { onLine = () => {}, env = process.e
     await stop();
     throw error;
   }
-  const exited = Promise.race(children.map(({ spec, child }) =>
-    new Promise((resolveExit) => child.once("exit", (code, signal) => resolveExit({ label: spec.label, code, signal })))));
-  return { children, stop, exited };
+  // Resolves when every process has exited (a killed broker alone is part of the seed's Lab 2).
+  const allExited = Promise.all(children.map(({ child }) =>
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once("exit", r))));
+  const processes = children.map(({ spec, child }) => ({ label: spec.label, pid: child.pid, port: spec.port }));
+  return { processes, stop, allExited };
 }
 
 function stopChild(child) {

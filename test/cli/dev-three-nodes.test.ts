@@ -105,9 +105,17 @@ describe("tributary dev --nodes 3", () => {
     expect(got, example.stdout).toHaveLength(5);
     expect(example.stdout.trim().endsWith("DONE")).toBe(true);
 
+    // The seed's Lab 2 kills a broker by its pid: dev lists the pids, reports the exit, runs on.
+    const pid = Number(/^ {2}broker 1 +pid (\d+) +port \d+$/m.exec(dev.output)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    process.kill(pid, "SIGKILL");
+    await dev.waitFor(/broker 1 exited \(SIGKILL\); the other processes keep running/);
+    expect(dev.running).toBe(true);
+
     const exit = await dev.stop("SIGTERM");
     expect(exit.code).toBe(0);
     for (const i of [0, 1, 2]) expect(await canBind(port + i)).toBe(true);
+    expect(dev.output).not.toMatch(/broker [02] exited/);
   });
 });
 

@@ -9,7 +9,7 @@ import { tributaryEnvironment } from "../config/overrides.js";
 import { CliError, UsageError } from "../errors.js";
 import { formatLogLine } from "../format/log-line.js";
 import { writeLines } from "../io.js";
-import { formatDevBanner } from "../dev/banner.js";
+import { formatDevBanner, formatProcessList } from "../dev/banner.js";
 import { prettyLogStream } from "../dev/pretty-log-stream.js";
 import { waitForLiveBrokers } from "../dev/ready.js";
 import { type RunningServer, startServer } from "../dev/servers.js";
@@ -65,13 +65,18 @@ async function runSingleNode(options: DevOptions, context: CommandContext): Prom
 }
 
 interface LauncherHandle {
+  processes: { label: string; pid: number; port: number }[];
   stop(): Promise<void>;
-  exited: Promise<{ label: string; code: number | null; signal: string | null }>;
+  allExited: Promise<unknown>;
 }
 
 interface LauncherModule {
   clusterPlan(options: { dataDir: string; brokerCount: number; baseBrokerPort: number; controllerPort: number; cliBin: string }): unknown;
-  startForeground(plan: unknown, options: { onLine: (label: string, line: string) => void; env: NodeJS.ProcessEnv }): Promise<LauncherHandle>;
+  startForeground(plan: unknown, options: {
+    onLine: (label: string, line: string) => void;
+    onExit: (label: string, code: number | null, signal: string | null) => void;
+    env: NodeJS.ProcessEnv;
+  }): Promise<LauncherHandle>;
 }
 
 /** deploy/local/launcher.mjs, found from this file in the repository (or the image's /app). */
@@ -89,22 +94,29 @@ async function runThreeNodes(options: DevOptions, context: CommandContext): Prom
     dataDir: options.dataDir, brokerCount: 3, baseBrokerPort: options.brokerPort, controllerPort: options.controllerPort, cliBin,
   });
   const out = context.io.stdout;
+  let stopping = false;
   const handle = await launcher.startForeground(plan, {
     env: context.io.env,
     onLine: (label, line) => {
       const pretty = formatLogLine(line, label, options.minLevel);
       if (pretty !== null) out.write(`${pretty}\n`);
     },
+    // A process killed by hand (the seed's Lab 2 kills the leader) is reported; the rest run on.
+    onExit: (label, code, signal) => {
+      if (!stopping) out.write(`${label} exited (${signal ?? `code ${code}`}); the other processes keep running\n`);
+    },
   });
   try {
     await waitForLiveBrokers([0, 1, 2].map((i) => `127.0.0.1:${options.brokerPort + i}`), 3, context.stopSignal);
-    await writeLines(out, formatDevBanner({
-      brokerPorts: [0, 1, 2].map((i) => options.brokerPort + i), controllerPort: options.controllerPort, dataDir: options.dataDir,
-    }));
-    const exited = await Promise.race([untilStopped(context.stopSignal).then(() => null), handle.exited]);
-    if (exited) throw new CliError(`${exited.label} exited unexpectedly (${exited.signal ?? `code ${exited.code}`})`, "see its log lines above");
+    await writeLines(out, [
+      ...formatDevBanner({ brokerPorts: [0, 1, 2].map((i) => options.brokerPort + i), controllerPort: options.controllerPort, dataDir: options.dataDir }),
+      ...formatProcessList(handle.processes),
+    ]);
+    const allExited = await Promise.race([untilStopped(context.stopSignal).then(() => false), handle.allExited.then(() => true)]);
+    if (allExited) throw new CliError("every process of the cluster has exited", "see the log lines above");
     await writeLines(out, ["Stopping..."]);
   } finally {
+    stopping = true;
     await handle.stop();
   }
 }

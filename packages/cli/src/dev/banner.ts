@@ -23,3 +23,8 @@ export function formatDevBanner({ brokerPorts, controllerPort, dataDir }: DevBan
     "",
   ];
 }
+
+/** The processes of `dev --nodes 3`, so a reader can `kill -9` one (the seed's Lab 2). */
+export function formatProcessList(processes: readonly { label: string; pid: number; port: number }[]): string[] {
+  return ["Processes:", ...processes.map((p) => `  ${p.label.padEnd(13)} pid ${String(p.pid).padEnd(8)} port ${p.port}`), ""];
+}
