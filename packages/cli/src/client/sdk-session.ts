@@ -62,8 +62,8 @@ class SdkSession implements ClusterSession {
   private readonly client: Tributary;
   private adminClient: Admin | undefined;
 
-  constructor(bootstrapServers: string[]) {
-    this.client = new Tributary({ bootstrapServers, clientId: "tributary-cli", requestTimeoutMs: REQUEST_TIMEOUT_MS, retries: RETRIES });
+  constructor(bootstrapServers: string[], clientId: string) {
+    this.client = new Tributary({ bootstrapServers, clientId, requestTimeoutMs: REQUEST_TIMEOUT_MS, retries: RETRIES });
   }
 
   private get admin(): Admin {
@@ -186,7 +186,7 @@ class SdkSession implements ClusterSession {
     return result;
   }
 
-  async producer(options: { acks: Acks; clientId: string; lingerMs?: number; batchBytes?: number }): Promise<CliProducer> {
+  async producer(options: { acks: Acks; lingerMs?: number; batchBytes?: number }): Promise<CliProducer> {
     const acks = options.acks === "all" ? "all" : options.acks === "1" ? 1 : 0;
     const producer = this.client.producer<Bytes, Bytes>({
       keySerializer: serializers.bytes,
@@ -199,7 +199,7 @@ class SdkSession implements ClusterSession {
     return new SdkProducer(producer);
   }
 
-  async consumer(spec: ConsumeSpec, _clientId: string): Promise<CliConsumer> {
+  async consumer(spec: ConsumeSpec): Promise<CliConsumer> {
     const consumer = this.client.consumer<Bytes, Bytes>({
       ...(spec.groupId !== undefined ? { groupId: spec.groupId } : {}),
       keyDeserializer: serializers.bytes,
@@ -238,6 +238,7 @@ function groupByTopic(partitions: readonly { topic: string; partition: number }[
   return [...byTopic.entries()].map(([topic, list]) => ({ topic, partitions: list.sort((a, b) => a - b) }));
 }
 
-export async function openSdkSession(bootstrapServers: string[], _options: { verbose: boolean }): Promise<ClusterSession> {
-  return new SdkSession(bootstrapServers);
+/** `clientId` names the command in brokers' logs and in `groups describe` (console-consumer, ...). */
+export async function openSdkSession(bootstrapServers: string[], options: { verbose: boolean; clientId: string }): Promise<ClusterSession> {
+  return new SdkSession(bootstrapServers, options.clientId);
 }

@@ -85,8 +85,8 @@ export interface ClusterSession {
   listGroups(): Promise<{ groupId: string; state: string }[]>;
   describeGroup(groupId: string): Promise<GroupView>;
   resetOffsets(spec: ResetOffsetsSpec): Promise<ResetOffsetResult[]>;
-  producer(options: { acks: Acks; clientId: string; lingerMs?: number; batchBytes?: number }): Promise<CliProducer>;
-  consumer(spec: ConsumeSpec, clientId: string): Promise<CliConsumer>;
+  producer(options: { acks: Acks; lingerMs?: number; batchBytes?: number }): Promise<CliProducer>;
+  consumer(spec: ConsumeSpec): Promise<CliConsumer>;
   close(): Promise<void>;
 }
 
@@ -94,8 +94,13 @@ export interface ClusterSession {
  * Opens a session, runs `work`, and always closes it. Errors are given the action's name
  * ("cannot create topic my-topic: ...") so the one line the user sees says what failed.
  */
-export async function withSession<T>(context: CommandContext, action: string, work: (session: ClusterSession) => Promise<T>): Promise<T> {
-  const session = await openSdkSession(context.bootstrapServers, { verbose: context.verbose });
+export async function withSession<T>(
+  context: CommandContext,
+  action: string,
+  work: (session: ClusterSession) => Promise<T>,
+  options: { clientId?: string } = {},
+): Promise<T> {
+  const session = await openSdkSession(context.bootstrapServers, { verbose: context.verbose, clientId: options.clientId ?? "tributary-cli" });
   try {
     return await work(session);
   } catch (error) {

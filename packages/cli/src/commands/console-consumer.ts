@@ -48,7 +48,7 @@ export const consoleConsumerCommand: CommandModule = (parser, run) =>
     const spec: ConsumeSpec = { topic, groupId: stringArg(argv, "group"), fromBeginning: booleanArg(argv, "fromBeginning"), partition, offset };
 
     await withSession(context, `consume from ${topic}`, async (session) => {
-      const consumer = await session.consumer(spec, "console-consumer");
+      const consumer = await session.consumer(spec);
       let printed = 0;
       let lastRecordAtMs = Date.now();
       try {
@@ -74,5 +74,5 @@ export const consoleConsumerCommand: CommandModule = (parser, run) =>
         await consumer.close();
       }
       context.io.stderr.write(`Processed a total of ${printed} messages\n`);
-    });
+    }, { clientId: "console-consumer" });
   }));

@@ -42,7 +42,7 @@ export const consoleProducerCommand: CommandModule = (parser, run) =>
     await withSession(context, `produce to ${topic}`, async (session) => {
       // Fail before reading stdin if the topic does not exist (rather than after the user typed).
       await session.describeTopics([topic]);
-      const producer = await session.producer({ acks, clientId: "console-producer" });
+      const producer = await session.producer({ acks });
       const inFlight = new InFlightLimit(MAX_IN_FLIGHT_RECORDS);
       let firstError: unknown;
       let lineNumber = 0;
@@ -62,5 +62,5 @@ export const consoleProducerCommand: CommandModule = (parser, run) =>
         await producer.close();
       }
       if (firstError) throw firstError instanceof Error ? firstError : new CliError(String(firstError));
-    });
+    }, { clientId: "console-producer" });
   }));

@@ -72,7 +72,7 @@ export const perfCommands: CommandModule = (parser, run) =>
         const payload = randomBytes(recordBytes);
         await withSession(context, `produce to ${topic}`, async (session) => {
           await session.describeTopics([topic]);
-          const producer = await session.producer({ acks, clientId: "perf-producer",
+          const producer = await session.producer({ acks,
             ...(lingerMs !== undefined ? { lingerMs } : {}), ...(batchBytes !== undefined ? { batchBytes } : {}) });
           const stats = new LatencyStats(numRecords);
           const inFlight = new InFlightLimit(MAX_IN_FLIGHT_RECORDS);
@@ -114,7 +114,7 @@ export const perfCommands: CommandModule = (parser, run) =>
         if (numRecords < 1) throw new UsageError("--num-records must be at least 1");
         await withSession(context, `consume from ${topic}`, async (session) => {
           const consumer = await session.consumer(
-            { topic, groupId: stringArg(argv, "group"), fromBeginning: true, partition: undefined, offset: undefined }, "perf-consumer");
+            { topic, groupId: stringArg(argv, "group"), fromBeginning: true, partition: undefined, offset: undefined });
           const stats = new LatencyStats(numRecords);
           let bytes = 0;
           const startMs = performance.now();

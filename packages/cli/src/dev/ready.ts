@@ -9,7 +9,7 @@ export const READY_TIMEOUT_MS = 30_000;
 
 export async function waitForLiveBrokers(bootstrapServers: string[], expectedBrokers: number, signal: AbortSignal, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const session = await openSdkSession(bootstrapServers, { verbose: false });
+  const session = await openSdkSession(bootstrapServers, { verbose: false, clientId: "tributary-dev" });
   let live = 0;
   try {
     while (!signal.aborted) {
