@@ -35,6 +35,12 @@ const EMPTY = Buffer.alloc(0);
  * their files on use, so memory does not grow with the length of the log.
  */
 const RESIDENT_INDEX_SEGMENTS = 8;
+/**
+ * A flush moves the recovery point in memory at once but writes its checkpoint at most this often
+ * (Kafka's log.flush.offset.checkpoint.interval.ms): an older checkpoint only makes recovery
+ * check more, and with flushMessages=1 a checkpoint per append would triple the fsyncs.
+ */
+const RECOVERY_POINT_CHECKPOINT_INTERVAL_MS = 60_000;
 
 export interface PartitionLogOptions {
   /** The partition replica's own folder, `<log.dir>/<topic>-<partition>`; created if missing. */
@@ -121,6 +127,9 @@ export class PartitionLog {
   /** Bumped whenever segments are deleted, replaced or cut, so a compaction in flight can tell its input changed. */
   private structureVersion = 0;
   private compactionRunning = false;
+  private recoveryPointWrittenAtMs = Number.NEGATIVE_INFINITY;
+  /** Segment files were created or deleted since the folder was last fsynced. */
+  private folderChanged = false;
   /** Segments before the active one whose indexes are in memory, most recently used first. */
   private recentIndexUse: LogSegment[] = [];
 
@@ -382,6 +391,7 @@ export class PartitionLog {
     const before = this.logEndOffsetValue;
     while (this.segments.length > 1 && this.activeSegment.baseOffset > offset) {
       this.segments.pop()!.delete();
+      this.folderChanged = true;
     }
     this.activeSegment.truncateTo(offset);
     this.logEndOffsetValue = this.activeSegment.nextOffset;
@@ -399,6 +409,7 @@ export class PartitionLog {
     this.structureVersion++;
     for (const segment of this.segments) segment.delete();
     this.segments = [LogSegment.create(this.dir, offset, this.settings, this.now())];
+    this.folderChanged = true;
     this.logStartOffsetValue = offset;
     this.logEndOffsetValue = offset;
     this.recoveryPointValue = offset;
@@ -468,13 +479,14 @@ export class PartitionLog {
   flush(): void {
     this.assertOpen();
     for (const segment of this.segments) segment.flushSync();
-    fsyncFolder(this.dir);
+    if (this.folderChanged) {
+      fsyncFolder(this.dir);
+      this.folderChanged = false;
+    }
     this.unflushedRecords = 0;
     this.lastFlushMs = this.now();
-    if (this.recoveryPointValue !== this.logEndOffsetValue) {
-      this.recoveryPointValue = this.logEndOffsetValue;
-      this.writeRecoveryPointCheckpoint();
-    }
+    this.recoveryPointValue = this.logEndOffsetValue;
+    if (this.lastFlushMs - this.recoveryPointWrittenAtMs >= RECOVERY_POINT_CHECKPOINT_INTERVAL_MS) this.writeRecoveryPointCheckpoint();
   }
 
   /** Flushes when flushMs has passed since the last flush (for a periodic timer in the broker). */
@@ -592,6 +604,7 @@ export class PartitionLog {
     previous.seal(false);
     this.rememberIndexUse(previous);
     this.segments.push(LogSegment.create(this.dir, baseOffset, this.settings, nowMs));
+    this.folderChanged = true;
     writeProducerSnapshot(this.dir, this.logEndOffsetValue, this.producers, false);
     this.deleteSnapshotsBelow(this.segments[0]!.baseOffset);
     this.logger.debug({ log: this.settings.logName, segment: this.logEndOffsetValue, previousBytes: previous.sizeBytes }, "rolled segment");
@@ -657,6 +670,7 @@ export class PartitionLog {
     assert(reasons.length < this.segments.length, "retention never deletes the active segment");
     this.structureVersion++;
     const doomed = this.segments.slice(0, reasons.length);
+    this.folderChanged = true;
     this.segments = this.segments.slice(reasons.length);
     const newStart = Math.max(this.logStartOffsetValue, this.segments[0]!.baseOffset);
     // The checkpoint moves first: a crash mid-delete leaves files below the log start, which open deletes.
@@ -739,6 +753,7 @@ export class PartitionLog {
 
   private writeRecoveryPointCheckpoint(): void {
     this.checkpoints.writeRecoveryPoint(this.recoveryPointValue);
+    this.recoveryPointWrittenAtMs = this.now();
   }
 
 }
