@@ -76,5 +76,9 @@ describe("log divergence after an unreplicated append and a failover", () => {
     expect(leaderRead.records.map((r) => r.value)).toEqual([...committed, ...afterValues]);
     await cluster.waitFor(() => segmentBytes(cluster, 1).equals(segmentBytes(cluster, 2)), { timeoutMs: 10_000, message: "identical segment bytes on brokers 1 and 2" });
     expect(segmentBytes(cluster, 1).includes(Buffer.from("only-on-1"))).toBe(false);
+    // It was the leader-epoch check (KIP-320) that found the divergence, at the end of epoch 0's committed part.
+    const parse = (line: string): { msg?: string; truncateTo?: number } => { try { return JSON.parse(line); } catch { return {}; } };
+    const truncation = cluster.node(1).output().map(parse).find((l) => l.msg === "log diverges from the leader; truncating");
+    expect(truncation?.truncateTo).toBe(20);
   });
 });
