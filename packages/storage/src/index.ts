@@ -14,15 +14,21 @@
 //   assignEpochStartOffset(epoch, offset)                  a new leader marks its epoch's start.
 //   truncateTo(offset) / truncateFullyAndStartAt(offset) / deleteRecordsBefore(offset)
 //
-// Read (synchronous)
+// Read (synchronous; one segment per call; the first batch may start before `offset`)
 //   read(offset, maxBytes, { maxOffsetExclusive?, minOneBatch? }) -> Buffer of whole batches
-//   offsetForTimestamp(ts) / maxTimestampOffset() -> { offset, timestampMs } | null
-//   endOffsetForEpoch(epoch) -> { leaderEpoch, endOffset }  (OffsetsForLeaderEpoch)
-//   logStartOffset, logEndOffset, latestEpoch, sizeBytes, segmentCount, recoveryPoint
+//   offsetForTimestamp(ts) -> { offset, timestampMs } | null   (-1 latest, -2 earliest as Kafka)
+//   maxTimestampOffset() -> { offset, timestampMs } | null     (ListOffsets MAX_TIMESTAMP)
+//   endOffsetForEpoch(epoch) -> { leaderEpoch, endOffset }     (OffsetsForLeaderEpoch; -1/-1 = unknown)
+//   logStartOffset, logEndOffset, latestEpoch, sizeBytes, segmentCount, recoveryPoint, producerState(id)
 //
 // Maintenance (the broker calls these periodically)
 //   runRetention({ highWatermark? }), compact({ highWatermark? }) (async, chunked), flushIfDue(),
-//   flush(), checkpointHighWatermark(hw), readHighWatermarkCheckpoint(), close()
+//   flush(), checkpointHighWatermark(hw), readHighWatermarkCheckpoint() (clamped to the log),
+//   updateConfig(partial), close() (writes the clean-shutdown marker; the log is unusable after)
+//
+// Files in the folder: <20-digit base>.log/.index/.timeindex, <offset>.snapshot (producer
+// state), leader-epoch-checkpoint, high-watermark-checkpoint, recovery-point-checkpoint,
+// log-start-offset-checkpoint, cleaner-offset-checkpoint, clean-shutdown.
 //
 // Errors: bad input and disk failures throw StorageError, whose `kind` is the protocol's error
 // code name (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, OFFSET_OUT_OF_RANGE, ...), plus `retriable`.

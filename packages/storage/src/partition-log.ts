@@ -106,6 +106,8 @@ export interface CompactOptions {
   highWatermark?: number;
   /** Yield to the event loop after this many bytes read; default 1 MiB. */
   chunkBytes?: number;
+  /** Most distinct keys held in memory per run (about 100 bytes each); the dirty range is cut at a segment end past it. Default 1,000,000. */
+  maxKeys?: number;
 }
 
 export class PartitionLog {

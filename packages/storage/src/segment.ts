@@ -67,7 +67,7 @@ export class LogSegment {
     fd: number,
     sizeBytes: number,
     nextOffset: number | null,
-    /** Stands in for the first batch's timestamp when it has none. */
+    /** When this object was made: stands in for when a segment read from disk started filling. */
     private readonly openedAtMs: number,
     /** Appended to every file name: the cleaner writes its output as `.cleaned` files. */
     private readonly fileSuffix: string,
