@@ -80,7 +80,13 @@ class ReplicaFetcher {
           await this.sleep(Math.max(1, Math.min(...[...this.partitions.values()].map((f) => f.pausedUntilMs)) - nowMs));
           continue;
         }
-        const ok = await this.fetchOnce(ready);
+        let ok = false;
+        try {
+          ok = await this.fetchOnce(ready);
+        } catch (error) {
+          // A bug, not a network failure (those are answered inside fetchOnce): keep the fetcher alive.
+          this.settings.log.error({ leader: this.leaderId, err: error }, "follower fetch loop failed");
+        }
         if (!ok) await this.sleep(this.settings.backoffMs);
       }
     } finally {
