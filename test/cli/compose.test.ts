@@ -109,7 +109,7 @@ describe("deploy/docker-compose.yml, run as local processes", () => {
     removeDirs(dataRoot);
   });
 
-  it("describes 3 controllers and 3 live brokers with their racks", async () => {
+  it("describes 3 controllers and 3 live brokers with their racks", { timeout: 120_000 }, async () => {
     expect(names.sort()).toEqual(["broker-1", "broker-2", "broker-3", "controller-1", "controller-2", "controller-3"]);
     for (const name of names) expect(services[name]!.volumes?.[0]).toMatch(new RegExp(`^${name}-data:${DATA_DIR_IN_IMAGE}$`));
     const described = await untilCommand(["cluster", "describe", "--bootstrap-server", bootstrap, "--json"], (r) => {
@@ -120,7 +120,7 @@ describe("deploy/docker-compose.yml, run as local processes", () => {
     expect(view.brokers.map((b) => [b.nodeId, b.rack]).sort()).toEqual([[1, "rack-1"], [2, "rack-2"], [3, "rack-3"]]);
   });
 
-  it("replicates a topic three ways with the configs' defaults and serves produce and consume", async () => {
+  it("replicates a topic three ways with the configs' defaults and serves produce and consume", { timeout: 120_000 }, async () => {
     await untilCommand(["topics", "create", "orders", "--bootstrap-server", bootstrap], () => true);
     const described = await untilCommand(["topics", "describe", "orders", "--bootstrap-server", bootstrap],
       (r) => r.stdout.trim().split("\n").slice(1).every((line) => parsePartitionLine(line)?.isr.length === 3));

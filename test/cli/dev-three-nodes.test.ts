@@ -85,7 +85,7 @@ describe("tributary dev --nodes 3", () => {
     removeDirs(dataDir);
   });
 
-  it("runs 1 controller + 3 brokers as child processes, with readable logs, and stops them all on SIGTERM", async () => {
+  it("runs 1 controller + 3 brokers as child processes, with readable logs, and stops them all on SIGTERM", { timeout: 240_000 }, async () => {
     const port = await freePortRun();
     dev = startTributary("dev --nodes 3", ["dev", "--nodes", "3", "--data-dir", dataDir, "--port", String(port), "--controller-port", String(await freePort())]);
     await dev.waitFor(/Tributary is running/, 90_000);
@@ -126,7 +126,7 @@ describe("deploy/local/launcher.mjs start|status|stop, 3 controllers + 3 brokers
     removeDirs(dataDir);
   });
 
-  it("starts the cluster in the background, reports it, and stops it", async () => {
+  it("starts the cluster in the background, reports it, and stops it", { timeout: 180_000 }, async () => {
     const port = await freePortRun();
     const controllerPort = await freePortRun();
     const started = await launcher(["start", "--controllers", "3", "--data-dir", dataDir, "--port", String(port), "--controller-port", String(controllerPort)]);

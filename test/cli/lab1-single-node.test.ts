@@ -17,7 +17,7 @@ describe("Lab 1: a single node", () => {
     bootstrap = `127.0.0.1:${brokerPort}`;
     dev = startTributary("tributary dev", ["dev", "--data-dir", dataDir, "--port", String(brokerPort), "--controller-port", String(controllerPort)]);
     await dev.waitFor(/Tributary is running/);
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await dev?.stop();
@@ -30,7 +30,7 @@ describe("Lab 1: a single node", () => {
     expect(dev.output).toContain("console-consumer --topic my-topic --from-beginning");
   });
 
-  it("creates and lists my-topic", async () => {
+  it("creates and lists my-topic", { timeout: 120_000 }, async () => {
     const created = await untilCommand(["topics", "create", "--replication-factor", "1", "--partitions", "1", "--topic", "my-topic",
       "--bootstrap-server", bootstrap], () => true);
     expect(created.stdout.trim()).toBe("Created topic my-topic.");
@@ -39,7 +39,7 @@ describe("Lab 1: a single node", () => {
     expect(listed.stdout.split("\n")).toContain("my-topic");
   });
 
-  it("sends each stdin line as a record and reads them all from the beginning", async () => {
+  it("sends each stdin line as a record and reads them all from the beginning", { timeout: 120_000 }, async () => {
     const produced = await runTributary(["console-producer", "--broker-list", bootstrap, "--topic", "my-topic"], { input: `${LINES.join("\n")}\n` });
     expect(produced.stderr).toBe("");
     expect(produced.code).toBe(0);
@@ -50,7 +50,7 @@ describe("Lab 1: a single node", () => {
     expect(consumed.stderr).toContain(`Processed a total of ${LINES.length} messages`);
   });
 
-  it("explains mistakes in one line with exit code 1", async () => {
+  it("explains mistakes in one line with exit code 1", { timeout: 120_000 }, async () => {
     const unknown = await runTributary(["topics", "describe", "no-such-topic", "--bootstrap-server", bootstrap]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);

@@ -28,11 +28,11 @@ describe("Lab 2: a replicated topic survives losing its leader (temp dirs, free 
     }
     for (const broker of brokers.values()) await broker.waitFor(/"msg":"listening"/);
     cluster = { controller, brokers, bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(","), dirs: [root] };
-  });
+  }, 120_000);
 
   afterAll(() => stopCluster(cluster));
 
-  it("runs the lab", async () => {
+  it("runs the lab", { timeout: 180_000 }, async () => {
     await runLab(cluster!, cluster!.bootstrap.split(",").slice(0, 2).join(","));
   });
 });

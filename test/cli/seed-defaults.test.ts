@@ -36,7 +36,7 @@ describe("Lab 2 with the seed's own properties files, as they are", () => {
     removeDirs(...SEED_LOG_DIRS);
   });
 
-  it("runs the lab on 9092, 9093, 9094 with /tmp/kafka-logs-N", async () => {
+  it("runs the lab on 9092, 9093, 9094 with /tmp/kafka-logs-N", { timeout: 240_000 }, async () => {
     await assertSeedPortsFree();
     removeDirs(...SEED_LOG_DIRS);
     const root = tempDir("seed");
