@@ -1,6 +1,7 @@
 // Storage benchmark: appends 1 GiB to one partition log as 16 KiB batches of 100-byte records,
 // reads it all back, and measures `dd` writing the same amount to the same folder (no fsync,
-// the log's default flush policy too). Prints one JSON line.
+// the log's default flush policy too). Prints one JSON line. BENCH_ROUNDS (default 3) rounds of
+// dd + append + read; the best of each is reported, with every round's figures beside it.
 //
 // The batch is encoded once, outside the timed loop: a broker receives ready-made bytes. Each
 // append hands the same buffer to appendAsLeader, which validates it (CRC), stamps fresh offsets
@@ -51,13 +52,12 @@ function measureDd(dir) {
   return Number(match[1]) / Number(match[2]) / MB;
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-storage-bench-"));
-try {
-  const { batch, recordCount } = buildBatch();
+/** One round: dd, then the log's append and read of the same amount, in a fresh partition folder. */
+function runRound(dir, round, batch) {
+  const ddMBps = measureDd(dir);
+  const logDir = path.join(dir, `bench-${round}`);
+  const log = PartitionLog.open({ dir: logDir, now: Date.now });
   const batches = TOTAL_BYTES / BATCH_BYTES;
-  const ddBeforeMBps = measureDd(dir);
-
-  const log = PartitionLog.open({ dir: path.join(dir, "bench-0"), now: Date.now });
   let started = process.hrtime.bigint();
   for (let i = 0; i < batches; i++) log.appendAsLeader(batch, 0);
   const appendSeconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -75,19 +75,37 @@ try {
   }
   const readSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (readBytes !== appendedBytes) throw new Error(`read ${readBytes} bytes back, appended ${appendedBytes}`);
+  const segments = log.segmentCount;
+  // Not closed: close() would fsync the whole GiB only to delete it.
+  fs.rmSync(logDir, { recursive: true, force: true });
+  return { ddMBps, appendMBps: appendedBytes / appendSeconds / MB, readMBps: readBytes / readSeconds / MB, appendedBytes, segments };
+}
 
-  const appendMBps = appendedBytes / appendSeconds / MB;
+// The machine is shared: other work makes single runs swing by 2x or more. Each round measures
+// dd and the log back to back under the same conditions; the best of each is reported.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-storage-bench-"));
+try {
+  const { batch, recordCount } = buildBatch();
+  const rounds = [];
+  for (let round = 0; round < ROUNDS; round++) rounds.push(runRound(dir, round, batch));
+  const best = (key) => Math.max(...rounds.map((r) => r[key]));
+  const perRound = (key) => rounds.map((r) => Math.round(r[key]));
   console.log(JSON.stringify({
-    appendMBps: Math.round(appendMBps),
-    readMBps: Math.round(readBytes / readSeconds / MB),
-    ddMBps: Math.round(ddBeforeMBps),
-    appendVsDd: Number((appendMBps / ddBeforeMBps).toFixed(2)),
-    bytes: appendedBytes,
-    batches,
+    appendMBps: Math.round(best("appendMBps")),
+    readMBps: Math.round(best("readMBps")),
+    ddMBps: Math.round(best("ddMBps")),
+    appendVsDd: Number((best("appendMBps") / best("ddMBps")).toFixed(2)),
+    rounds: ROUNDS,
+    appendMBpsPerRound: perRound("appendMBps"),
+    readMBpsPerRound: perRound("readMBps"),
+    ddMBpsPerRound: perRound("ddMBps"),
+    bytes: rounds[0].appendedBytes,
+    batches: TOTAL_BYTES / BATCH_BYTES,
     batchBytes: batch.length,
     recordsPerBatch: recordCount,
     recordValueBytes: RECORD_VALUE_BYTES,
-    segments: log.segmentCount,
+    segments: rounds[0].segments,
     loadAverage1m: Number(os.loadavg()[0].toFixed(2)),
   }));
 } finally {
