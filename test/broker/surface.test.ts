@@ -150,6 +150,31 @@ describe("broker protocol surface", () => {
     expect(read.records.at(-1)!.value.startsWith("r39-")).toBe(true);
   });
 
+  it("compacts a cleanup.policy=compact topic in the background, keeping the newest record per key", async () => {
+    await createTopic(client(1), "compacted", 1, 2, { "cleanup.policy": "compact", "segment.bytes": "1024" });
+    const p = await cluster.waitFor(async () => {
+      const m = await partitionMetadata(client(1), "compacted", 0);
+      return m && m.leader > 0 && m.isr.length === 2 ? m : undefined;
+    }, { timeoutMs: 20_000, message: "compacted-0 in sync" });
+    for (let i = 0; i < 40; i++) {
+      const records = encodeBatch({ records: [{ key: Buffer.from(`k${i % 4}`), value: Buffer.from(`v${i}-${"y".repeat(200)}`), timestampMs: Date.now() }] });
+      const r = await client(p.leader).produce({ acks: -1, timeoutMs: 5000, topics: [{ name: "compacted", partitions: [{ partition: 0, records }] }] });
+      expect(errorCode(r.topics[0]!.partitions[0]!.error)).toBe("NONE");
+    }
+    const read = await cluster.waitFor(async () => {
+      const r = await readPartition(client(p.leader), "compacted", 0);
+      return r.records.length < 20 ? r : undefined;
+    }, { timeoutMs: 15_000, message: "older records of each key compacted away" });
+    const offsets = read.records.map((r) => r.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    // The newest value of every key is still there, at its original offset.
+    for (let k = 0; k < 4; k++) {
+      const newest = 36 + k;
+      expect(read.records.find((r) => r.offset === newest)).toMatchObject({ key: `k${k}` });
+      expect(read.records.find((r) => r.offset === newest)!.value.startsWith(`v${newest}-`)).toBe(true);
+    }
+  });
+
   it("describes the cluster with its brokers and controllers", async () => {
     const d = await client(2).describeCluster({});
     expect(errorCode(d.error)).toBe("NONE");

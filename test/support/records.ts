@@ -25,6 +25,7 @@ export async function produceValues(client: RawBrokerClient, topic: string, part
 export interface ReadRecord {
   offset: number;
   value: string;
+  key: string | null;
 }
 
 /** Reads [fromOffset, high watermark) as a consumer; throws on a partition error. */
@@ -45,7 +46,7 @@ export async function readPartition(client: RawBrokerClient, topic: string, part
       const batch = decodeBatch(p.records, pos);
       for (const record of batch.records) {
         if (record.offset < offset) continue;
-        records.push({ offset: record.offset, value: Buffer.from(record.value ?? Buffer.alloc(0)).toString() });
+        records.push({ offset: record.offset, value: Buffer.from(record.value ?? Buffer.alloc(0)).toString(), key: record.key ? Buffer.from(record.key).toString() : null });
       }
       const next = batch.header.baseOffset + batch.header.lastOffsetDelta + 1;
       if (next > offset) {
