@@ -2,11 +2,12 @@
 // while this node leads, the active QuorumController. It turns a request into a proposal and
 // answers once the proposal has committed; on a node that is not the active controller it
 // answers NOT_CONTROLLER with the leader it knows. Time comes from an injected clock.
-import { type v1 } from "@tributary/protocol";
+import { MetadataImage, type v1 } from "@tributary/protocol";
 import { type Entry, type RaftDriver, RaftError, type SoftState } from "@tributary/raft";
 import type { Logger } from "pino";
 import type { ControllerSettings } from "./controller-context.js";
 import { type WireError, wireError } from "./errors.js";
+import { applyBatch, batchCodec, cloneImage } from "./metadata-records.js";
 import { ProposalBatcher } from "./proposal-batcher.js";
 import type { MetadataLog } from "./metadata-log.js";
 import { type ControllerWrite, QuorumController } from "./quorum-controller.js";
@@ -49,7 +50,6 @@ const REBUILD_DELAY_MS = 50;
 export class ControllerNode {
   private driver: RaftDriver | null = null;
   private active: ActiveState | null = null;
-  private lastNoopTerm = -1;
   private activationWaiters: (() => void)[] = [];
   private tickTimer: NodeJS.Timeout | null = null;
   private pendingWrites = 0;
@@ -63,20 +63,19 @@ export class ControllerNode {
     this.tickTimer = setInterval(() => this.tick(), this.options.tickIntervalMs);
     this.tickTimer.unref();
     const status = driver.status();
-    if (status.role === "leader" && this.lastNoopTerm === status.term) this.scheduleActivation(status.term);
+    if (status.role === "leader") this.scheduleActivation(status.term);
   }
 
   /** RaftDriver's onSoftState. */
   onSoftState(state: SoftState): void {
     this.options.log.info({ raftRole: state.role, term: state.term, leaderId: state.leaderId }, "raft state");
     if (state.role !== "leader") this.deactivate();
-    else if (this.lastNoopTerm === state.term) this.scheduleActivation(state.term);
+    else this.scheduleActivation(state.term);
   }
 
-  /** MetadataLog's onApplied: the leader's own noop applied means every earlier entry is applied too. */
+  /** MetadataLog's onApplied: once the leader's noop is applied, every earlier entry is too (the fallback path). */
   onApplied(entry: Entry): void {
     if (entry.kind !== "noop") return;
-    this.lastNoopTerm = entry.term;
     const status = this.driver?.status();
     if (status && status.role === "leader" && status.term === entry.term) this.scheduleActivation(entry.term);
   }
@@ -91,9 +90,33 @@ export class ControllerNode {
     });
   }
 
+  /**
+   * The image as of the end of this leader's log: the committed image plus the entries of
+   * earlier terms it holds but has not seen commit yet. A leader never loses entries of its own
+   * log, and they all commit with its first entry, so the new active controller may start from
+   * them at once instead of waiting a round for its noop to commit (Kafka's controller too
+   * replays up to the leader's log end). Answers still wait for their own records to commit.
+   * Null when an entry is not in the log any more (then activation waits for the noop).
+   */
+  private leaderLogImage(): MetadataImage | null {
+    const driver = this.driver!;
+    const metadataLog = this.options.metadataLog;
+    const lastIndex = driver.status().lastIndex;
+    if (metadataLog.appliedIndex >= lastIndex) return cloneImage(metadataLog.image, new MetadataImage());
+    const image = cloneImage(metadataLog.image, new MetadataImage());
+    for (let index = metadataLog.appliedIndex + 1; index <= lastIndex; index++) {
+      const entry = driver.node.entryAt(index);
+      if (!entry) return null;
+      if (entry.kind === "normal" && entry.data.byteLength > 0) applyBatch(image, batchCodec.decode(entry.data));
+    }
+    return image;
+  }
+
   private activate(term: number): void {
+    const image = this.leaderLogImage();
+    if (!image) return;
     const controller = new QuorumController({
-      committedImage: this.options.metadataLog.image,
+      image,
       settings: this.options.settings,
       term,
       nowMs: this.options.nowMs(),
@@ -142,7 +165,7 @@ export class ControllerNode {
   private rebuildIfLeader(): void {
     const status = this.driver?.status();
     if (this.stopped || this.active || !status || status.role !== "leader") return;
-    if (this.lastNoopTerm === status.term) this.activate(status.term);
+    this.activate(status.term);
   }
 
   /** Who to ask instead: the leader Raft knows of (-1 when none), with its address and term. */

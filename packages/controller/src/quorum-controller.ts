@@ -6,14 +6,13 @@
 // One instance lives for one term of leadership. It is built from the committed image after the
 // new leader has applied every entry before its term, and thrown away when leadership is lost
 // (its uncommitted proposals may never commit).
-import { MetadataImage, type v1 } from "@tributary/protocol";
+import type { MetadataImage, v1 } from "@tributary/protocol";
 import { BrokerLiveness } from "./broker-liveness.js";
 import { alterConfigs, createPartitions, createTopics, deleteTopics } from "./topic-operations.js";
 import { brokerHeartbeat, expireSessions, registerBroker } from "./broker-operations.js";
 import { allocateProducerIds, alterPartition, balancePreferredLeaders, electLeaders } from "./partition-operations.js";
 import { type ControllerContext, type ControllerSettings, WriteBuilder } from "./controller-context.js";
 import { ControllerError, toResponseError } from "./errors.js";
-import { cloneImage } from "./metadata-records.js";
 
 export interface ControllerWrite<R> {
   /** Records to commit as one batch, in order; empty when the request changes nothing. */
@@ -26,8 +25,8 @@ export interface ControllerWrite<R> {
 }
 
 export interface QuorumControllerOptions {
-  /** The committed image; the controller works on its own copy. */
-  committedImage: MetadataImage;
+  /** The image to start from (committed records, and a new leader's own uncommitted ones); the controller owns and changes it. */
+  image: MetadataImage;
   settings: ControllerSettings;
   /** The Raft term of this leadership. */
   term: number;
@@ -47,7 +46,7 @@ export class QuorumController {
   private lastBalanceMs: number;
 
   constructor(options: QuorumControllerOptions) {
-    this.image = cloneImage(options.committedImage, new MetadataImage());
+    this.image = options.image;
     this.settings = options.settings;
     this.term = options.term;
     this.newTopicId = options.newTopicId;

@@ -7,7 +7,7 @@ import {
   DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
   DEFAULT_PRODUCER_ID_BLOCK_SIZE,
 } from "../controller-context.js";
-import { applyBatch, batchCodec, encodeBatch } from "../metadata-records.js";
+import { applyBatch, batchCodec, cloneImage, encodeBatch } from "../metadata-records.js";
 import { type ControllerWrite, QuorumController } from "../quorum-controller.js";
 
 /** The decoded form of a request, with every default filled in, as gRPC hands it to a service. */
@@ -39,7 +39,7 @@ export class ControllerHarness {
 
   private newController(term: number): QuorumController {
     const controller = new QuorumController({
-      committedImage: this.committed,
+      image: cloneImage(this.committed, new MetadataImage()),
       settings: this.settings,
       term,
       nowMs: this.nowMs,
