@@ -72,6 +72,40 @@ describe("Lab 1: a single node", () => {
     expect(second.stderr).toMatch(new RegExp(`^error: cannot start the broker: port ${port} is already in use; `));
   });
 
+  it("runs README's 'More commands': alter, --json describe, groups, reset-offsets, perf, delete", { timeout: 180_000 }, async () => {
+    const at = ["--bootstrap-server", bootstrap];
+    const ok = async (args: string[], input?: string) => {
+      const result = await runTributary([...args, ...at], { timeoutMs: 60_000, ...(input !== undefined ? { input } : {}) });
+      expect(result.code, `tributary ${args.join(" ")}: ${result.stderr}`).toBe(0);
+      return result;
+    };
+    await ok(["topics", "create", "more", "--partitions", "1", "--config", "retention.ms=60000"]);
+    expect((await ok(["topics", "alter", "more", "--partitions", "2", "--config", "cleanup.policy=compact"])).stdout)
+      .toBe("Topic more now has 2 partitions.\nUpdated configs of topic more.\n");
+    const described = JSON.parse((await ok(["topics", "describe", "more", "--json"])).stdout) as Record<string, unknown>;
+    expect(described).toMatchObject({ name: "more", partitionCount: 2, replicationFactor: 1, configs: { "retention.ms": "60000", "cleanup.policy": "compact" } });
+
+    await ok(["console-producer", "--topic", "more", "--property", "parse.key=true", "--property", "key.separator=:"], "k1:v1\nk2:v2\nk3:v3\n");
+    const consumed = await ok(["console-consumer", "--topic", "more", "--group", "more-group", "--from-beginning", "--max-messages", "3",
+      "--timeout-ms", "15000", "--print-key", "--property", "key.separator=:"]);
+    expect(consumed.stdout.trim().split("\n").sort()).toEqual(["k1:v1", "k2:v2", "k3:v3"]);
+    expect((await ok(["groups", "list"])).stdout.split("\n")).toContain("more-group");
+    const group = JSON.parse((await ok(["groups", "describe", "more-group", "--json"])).stdout) as { partitions: { lag: string; committedOffset: string }[] };
+    expect(group.partitions.map((p) => p.lag)).toEqual(["0", "0"]);
+    await ok(["groups", "reset-offsets", "more-group", "--topic", "more", "--to-earliest"]);
+    const reset = JSON.parse((await ok(["groups", "describe", "more-group", "--json"])).stdout) as { partitions: { committedOffset: string }[] };
+    expect(reset.partitions.map((p) => p.committedOffset)).toEqual(["0", "0"]);
+
+    const produced = JSON.parse((await ok(["perf", "produce", "--topic", "more", "--num-records", "2000", "--record-size", "50", "--json"])).stdout) as Record<string, number>;
+    expect(produced).toMatchObject({ records: 2000, bytes: 100_000 });
+    for (const key of ["recordsPerSec", "mbPerSec", "avgMs", "maxMs", "p50Ms", "p95Ms", "p99Ms", "p999Ms"]) expect(produced[key]).toBeGreaterThan(0);
+    const perfConsume = await ok(["perf", "consume", "--topic", "more", "--num-records", "2003"]);
+    expect(perfConsume.stdout).toMatch(/^2003 records consumed, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99.9th.\n$/);
+
+    expect((await ok(["topics", "delete", "more"])).stdout).toBe("Deleted topic more.\n");
+    await untilCommand(["topics", "list", ...at], (r) => !r.stdout.split("\n").includes("more"));
+  });
+
   it("stops cleanly on SIGTERM", async () => {
     const exit = await dev.stop("SIGTERM");
     expect(exit.code).toBe(0);
