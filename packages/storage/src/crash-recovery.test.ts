@@ -40,7 +40,7 @@ function logBytesOnDisk(dir: string): number {
 type KillMoment =
   /** `afterMs` after the child was spawned: possibly during its open and recovery. */
   | { kind: "during-open"; afterMs: number }
-  /** `afterMs` after the child reported ready: somewhere in its append loop. */
+  /** `afterMs` after the child reported its first append: somewhere in its append loop. */
   | { kind: "appending"; afterMs: number }
   /** As soon as the child announces a big write (about 4 MB): usually in the middle of it. */
   | { kind: "big-write" };
@@ -62,7 +62,7 @@ function runChildAndKill(dir: string, moment: KillMoment): Promise<Round> {
     if (moment.kind === "during-open") killAfter(moment.afterMs);
     child.stdout!.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      if (moment.kind === "appending" && stdout.includes("ready")) killAfter(moment.afterMs);
+      if (moment.kind === "appending" && stdout.includes("appended")) killAfter(moment.afterMs);
       if (moment.kind === "big-write" && stdout.includes("ready")) killAfter(BIG_WRITE_WAIT_MS);
       if (moment.kind === "big-write" && stdout.includes("writing")) child.kill("SIGKILL");
     });
@@ -125,10 +125,12 @@ describe("kill -9 while appending", () => {
     let batchesBefore = 0;
     let reportedTotal = 0;
     let tornTails = 0;
+    let appendingRounds = 0;
     for (let round = 0; round < ROUNDS; round++) {
       const moment: KillMoment = round % 5 === 4
         ? { kind: "during-open", afterMs: Math.floor(Math.random() * 300) }
         : round % 3 === 1 ? { kind: "big-write" } : { kind: "appending", afterMs: Math.floor(Math.random() * 60) };
+      if (moment.kind === "appending") appendingRounds++;
       const { lastReported, stderr, exitSignal } = await runChildAndKill(dir, moment);
       expect(stderr).toBe("");
       expect(exitSignal).toBe("SIGKILL");
@@ -148,7 +150,7 @@ describe("kill -9 while appending", () => {
       if (round % 2 === 0) log.close();
     }
     // The kills landed while the child was appending, not only before it started.
-    expect(reportedTotal).toBeGreaterThan(ROUNDS);
+    expect(reportedTotal).toBeGreaterThanOrEqual(appendingRounds);
     if (process.env.CRASH_TEST_VERBOSE) console.log(`torn tails cut by recovery: ${tornTails} of ${ROUNDS} kills`);
   }, 120_000);
 });
