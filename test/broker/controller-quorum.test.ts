@@ -50,5 +50,5 @@ describe("brokers with a 3-controller quorum", () => {
     expect((await produceValues(client(b.leader), "quorum-b", 0, ["two"])).code).toBe("NONE");
     expect((await produceValues(client(a.leader), "quorum-a", 0, ["three"])).code).toBe("NONE");
     expect((await readPartition(client(a.leader), "quorum-a", 0)).records.map((r) => r.value)).toEqual(["one", "three"]);
-  });
+  }, 120_000);
 });

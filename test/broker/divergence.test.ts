@@ -80,5 +80,5 @@ describe("log divergence after an unreplicated append and a failover", () => {
     const parse = (line: string): { msg?: string; truncateTo?: number } => { try { return JSON.parse(line); } catch { return {}; } };
     const truncation = cluster.node(1).output().map(parse).find((l) => l.msg === "log diverges from the leader; truncating");
     expect(truncation?.truncateTo).toBe(20);
-  });
+  }, 120_000);
 });

@@ -103,5 +103,5 @@ describe("acknowledged writes survive repeated kill -9", () => {
       }
       expect(acked[partition]!.length).toBeGreaterThan(10);
     }
-  });
+  }, 180_000);
 });

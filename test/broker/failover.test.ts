@@ -64,5 +64,5 @@ describe("Lab 2: replication and failover with 3 brokers", () => {
     }, { timeoutMs: 30_000, message: "the restarted broker back in the ISR" });
     // Once in the ISR it has every committed record: a new acks=all write needs it too.
     expect((await produceValues(client(after.leader), "lab2", 0, ["rejoined"])).code).toBe("NONE");
-  });
+  }, 120_000);
 });
