@@ -1,5 +1,6 @@
 // The `tributary` command tree (yargs). This file only declares commands and flags and maps
 // outcomes to exit codes (0 ok, 1 failure, 2 usage); each command's work is in commands/.
+import { createRequire } from "node:module";
 import yargs, { type Argv, type ArgumentsCamelCase } from "yargs";
 import { DEFAULT_BOOTSTRAP_SERVER, parseBootstrapServers } from "./bootstrap.js";
 import { clusterCommands } from "./commands/cluster-command.js";
@@ -29,6 +30,12 @@ export type Handler = (argv: ArgumentsCamelCase<Record<string, unknown>>, contex
 
 /** A command module: adds itself to the tree; `run` wraps handlers with the context. */
 export type CommandModule = (parser: Argv, run: (handler: Handler) => (argv: ArgumentsCamelCase<Record<string, unknown>>) => Promise<void>) => Argv;
+
+/** The version in packages/cli/package.json (one folder above dist/ and src/). */
+function cliVersion(): string {
+  const manifest = createRequire(import.meta.url)("../package.json") as { version?: string };
+  return manifest.version ?? "unknown";
+}
 
 export interface RunOptions {
   io?: CliIo;
@@ -73,7 +80,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
     .recommendCommands()
     .help()
     .alias("help", "h")
-    .version(false)
+    .version(cliVersion())
     .wrap(Math.min(120, process.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message: string | undefined, error: Error | undefined) => {

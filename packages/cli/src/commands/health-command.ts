@@ -87,7 +87,9 @@ export const healthCommand: CommandModule = (parser, run) =>
       })
       .catch((error: unknown) => {
         if (isUnimplemented(error)) throw new CliError(`${address} serves neither grpc.health.v1 nor a controller's DescribeQuorum`);
-        throw new CliError(`no answer from ${address}: ${(error as Error).message}`, "is the server running and listening there?");
+        const code = (error as { code?: unknown }).code;
+        const why = code === grpc.status.UNAVAILABLE ? "cannot connect" : code === grpc.status.DEADLINE_EXCEEDED ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+        throw new CliError(`no answer from ${address}: ${why}`, "is the server running and listening there?");
       });
     await writeLines(context.io.stdout, [status]);
     if (status !== "SERVING") throw new CliError(`${address} is ${status}`);
