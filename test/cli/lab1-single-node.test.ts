@@ -1,7 +1,9 @@
 // The seed's Lab 1, typed as a reader would: one node, my-topic, a console producer fed lines on
 // stdin, and a console consumer --from-beginning that prints them all.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, removeDirs, type RunningProcess, runTributary, startTributary, tempDir, untilCommand } from "./support.js";
+import { cleanEnv, CLI_BIN, freePort, removeDirs, type RunningProcess, runTributary, startTributary, tempDir, untilCommand } from "./support.js";
 
 const LINES = ["Hello mom!", "How are you today son?", "Fine thank you? And you?", "Good"];
 
@@ -104,6 +106,25 @@ describe("Lab 1: a single node", () => {
 
     expect((await ok(["topics", "delete", "more"])).stdout).toBe("Deleted topic more.\n");
     await untilCommand(["topics", "list", ...at], (r) => !r.stdout.split("\n").includes("more"));
+  });
+
+  // `script` gives the command a terminal, as a person at a shell has (util-linux; skipped without it).
+  it.runIf(existsSync("/usr/bin/script"))("draws a progress bar for perf on a terminal, and none into a pipe", { timeout: 120_000 }, async () => {
+    await untilCommand(["topics", "create", "bar", "--bootstrap-server", bootstrap], () => true);
+    const command = [process.execPath, CLI_BIN, "perf", "produce", "--topic", "bar", "--num-records", "20000", "--bootstrap-server", bootstrap]
+      .map((arg) => `'${arg}'`).join(" ");
+    const onTerminal = await new Promise<string>((resolve, reject) => {
+      const child = spawn("/usr/bin/script", ["-qfec", command, "/dev/null"], { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] });
+      let output = "";
+      child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+      child.once("error", reject);
+      child.once("close", () => resolve(output));
+      child.stdin.end();
+    });
+    expect(onTerminal).toMatch(/\[#{30}\] 100% 20000\/20000 records, \d+ records\/sec/);
+    expect(onTerminal).toMatch(/20000 records sent, /);
+    const piped = await runTributary(["perf", "produce", "--topic", "bar", "--num-records", "2000", "--bootstrap-server", bootstrap]);
+    expect(piped.stderr).not.toContain("[#");
   });
 
   it("stops cleanly on SIGTERM", async () => {
