@@ -2,7 +2,7 @@ import { ConfigError, TributaryError } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
 import { parseBootstrapServers } from "./bootstrap.js";
 import { ActionError, describeFailure, EXIT_FAILURE, EXIT_USAGE, exitCodeOf, UsageError } from "./errors.js";
-import { parseKeyValuePairs, loadServerConfig } from "./config/overrides.js";
+import { parseKeyValuePairs, tributaryEnvironment } from "./config/overrides.js";
 
 describe("error lines", () => {
   it("says what failed, why and what to do, in one line", () => {
@@ -53,12 +53,8 @@ describe("command-line values", () => {
     expect(() => parseKeyValuePairs(["a=1", "a=2"], "--config")).toThrow(/twice/);
   });
 
-  it("lets --override beat TRIBUTARY_* and ignores other variables", () => {
-    const loaded = loadServerConfig(undefined, { "num.partitions": "5" }, {
-      TRIBUTARY_NUM_PARTITIONS: "4", TRIBUTARY_MIN_INSYNC_REPLICAS: "2", HOME: "/root",
-    });
-    expect(loaded.values["num.partitions"]).toBe(5);
-    expect(loaded.values["min.insync.replicas"]).toBe(2);
-    expect(Object.keys(loaded.sources.env ?? {})).toEqual(["TRIBUTARY_NUM_PARTITIONS", "TRIBUTARY_MIN_INSYNC_REPLICAS"]);
+  it("hands servers only the TRIBUTARY_* variables", () => {
+    expect(tributaryEnvironment({ TRIBUTARY_NUM_PARTITIONS: "4", HOME: "/root", TRIBUTARY_LOG_DIRS: "/d" }))
+      .toEqual({ TRIBUTARY_NUM_PARTITIONS: "4", TRIBUTARY_LOG_DIRS: "/d" });
   });
 });

@@ -1,6 +1,5 @@
-// --override key=value and --config key=value pairs, and server configs read from a properties
-// file with overrides and TRIBUTARY_* environment variables on top (flags > env > file).
-import { readPropertiesFile, resolveServerConfig, type ConfigSources, type ServerConfigValues } from "@tributary/protocol";
+// --override key=value and --config key=value pairs, and the TRIBUTARY_* environment variables
+// handed to servers (which apply them as flags > env > file > default).
 import { UsageError } from "../errors.js";
 
 /** Parses repeated `key=value` flags into a record; the flag name is for the error message. */
@@ -21,21 +20,4 @@ export function tributaryEnvironment(env: NodeJS.ProcessEnv): Record<string, str
   return Object.fromEntries(
     Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith("TRIBUTARY_") && entry[1] !== undefined),
   );
-}
-
-export interface LoadedServerConfig {
-  sources: ConfigSources;
-  values: ServerConfigValues;
-  unknownKeys: string[];
-}
-
-/** Reads and validates, so a bad file is reported (with file:line) before anything starts. */
-export function loadServerConfig(configFile: string | undefined, overrides: Record<string, string>, env: NodeJS.ProcessEnv): LoadedServerConfig {
-  const sources: ConfigSources = {
-    ...(configFile ? { file: readPropertiesFile(configFile) } : {}),
-    flags: overrides,
-    env: tributaryEnvironment(env),
-  };
-  const { values, unknownKeys } = resolveServerConfig(sources);
-  return { sources, values, unknownKeys };
 }
