@@ -3,7 +3,7 @@
 // many requests in flight. Prints one JSON line: records/s and MB/s in, the replication lag
 // at the end (leader log end minus high watermark, summed), and each broker's peak RSS.
 //
-// Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (4 per broker),
+// Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (8 per broker),
 //      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers),
 //      BENCH_BROKER_NODE_ARGS (extra node flags for the brokers, e.g. "--trace-gc"),
 //      BENCH_BROKER_LOG_DIR (keep each broker's stdout there).
@@ -24,7 +24,7 @@ const BROKER_MAIN = new URL("../../packages/broker/dist/main.js", import.meta.ur
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RECORDS_PER_BATCH = Number(process.env.BENCH_RECORDS_PER_BATCH ?? 2000);
-const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 4);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const RECORD_BYTES = Number(process.env.BENCH_RECORD_BYTES ?? 100);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
