@@ -104,6 +104,13 @@ describe("Lab 1: a single node", () => {
     const perfConsume = await ok(["perf", "consume", "--topic", "more", "--num-records", "2003"]);
     expect(perfConsume.stdout).toMatch(/^2003 records consumed, [\d.]+ records\/sec \([\d.]+ MB\/sec\), [\d.]+ ms avg latency, [\d.]+ ms max latency, \d+ ms 50th, \d+ ms 95th, \d+ ms 99th, \d+ ms 99.9th.\n$/);
 
+    // A group commits only what was printed: the next reader goes on where --max-messages stopped.
+    await ok(["topics", "create", "split"]);
+    await ok(["console-producer", "--topic", "split"], "1\n2\n3\n4\n5\n");
+    const first = await ok(["console-consumer", "--topic", "split", "--group", "split-group", "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000"]);
+    const rest = await ok(["console-consumer", "--topic", "split", "--group", "split-group", "--max-messages", "3", "--timeout-ms", "15000"]);
+    expect([first.stdout, rest.stdout]).toEqual(["1\n2\n", "3\n4\n5\n"]);
+
     expect((await ok(["topics", "delete", "more"])).stdout).toBe("Deleted topic more.\n");
     await untilCommand(["topics", "list", ...at], (r) => !r.stdout.split("\n").includes("more"));
   });

@@ -49,8 +49,15 @@ class SdkConsumer implements CliConsumer {
     return records.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.offset, timestampMs: r.timestamp, key: r.key, value: r.value }));
   }
 
-  async commit(): Promise<void> {
-    if (this.hasGroup) await this.consumer.commitSync();
+  async commit(records: readonly ConsumedRecord[]): Promise<void> {
+    if (!this.hasGroup || records.length === 0) return;
+    const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
+    for (const r of records) {
+      const key = `${r.topic}\u0000${r.partition}`;
+      const offset = r.offset + 1n;
+      if ((next.get(key)?.offset ?? -1n) < offset) next.set(key, { topic: r.topic, partition: r.partition, offset });
+    }
+    await this.consumer.commitSync([...next.values()]);
   }
 
   close(): Promise<void> {

@@ -67,8 +67,8 @@ export interface ConsumeSpec {
 export interface CliConsumer {
   /** The next records, waiting at most `maxWaitMs`; empty when none arrived in that time. */
   poll(maxWaitMs: number): Promise<ConsumedRecord[]>;
-  /** Commits what poll returned (group consumers only). */
-  commit(): Promise<void>;
+  /** Commits the offsets after these records (group consumers only), not merely what poll returned. */
+  commit(records: readonly ConsumedRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -67,7 +67,8 @@ export const consoleConsumerCommand: CommandModule = (parser, run) =>
             value: r.value === null ? null : r.value.toString("utf8"),
           }, printOptions)));
           printed += take.length;
-          if (spec.groupId !== undefined) await consumer.commit();
+          // Only what was printed: records polled past --max-messages stay for the group's next reader.
+          if (spec.groupId !== undefined) await consumer.commit(take);
           if (maxMessages !== undefined && printed >= maxMessages) break;
         }
       } finally {
