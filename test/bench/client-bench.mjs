@@ -8,7 +8,9 @@
 //   clientCpu  records per second of this process's CPU (user+system), the SDK's own cost
 //              whatever the brokers manage
 // Env: BENCH_SECONDS (8: producer phase), BENCH_LATENCY_SECONDS (5), BENCH_RATE (5000),
-//      BENCH_BATCH_SIZE_BYTES (262144), BENCH_LINGER_MS (5). Profile the client with
+//      BENCH_BATCH_SIZE_BYTES (262144), BENCH_LINGER_MS (5), BENCH_OUTSTANDING (480000 records
+//      sent and not yet acknowledged), BENCH_MAX_REQUEST_BYTES, BENCH_LATENCY_RF (3),
+//      BENCH_LATENCY_ACKS ("all"), BENCH_DEBUG (producer metrics every second). Profile with
 //      `node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/client-bench.mjs`.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -102,8 +104,12 @@ const producer = client.producer({
   lingerMs: LINGER_MS,
   batchSizeBytes: BATCH_SIZE_BYTES,
   bufferMemoryBytes: 128 * 1024 * 1024,
+  ...(process.env.BENCH_MAX_REQUEST_BYTES ? { maxRequestBytes: Number(process.env.BENCH_MAX_REQUEST_BYTES) } : {}),
 });
-const CHUNK = 5_000;
+// Records outstanding (sent, not yet acknowledged): with acks=all a Produce round trip is long,
+// so throughput is outstanding / round trip; bufferMemoryBytes bounds it.
+const OUTSTANDING = Number(process.env.BENCH_OUTSTANDING ?? 480_000);
+const CHUNK = 10_000;
 const chunk = Array.from({ length: CHUNK }, () => ({ topic: "bench", value }));
 let produced = 0;
 let produceErrors = 0;
@@ -111,7 +117,7 @@ let produceErrors = 0;
   let running = true;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const loops = Array.from({ length: 16 }, async () => {
+  const loops = Array.from({ length: Math.max(1, Math.round(OUTSTANDING / CHUNK)) }, async () => {
     while (running) {
       try {
         await producer.sendBatch(chunk);
@@ -121,9 +127,11 @@ let produceErrors = 0;
       }
     }
   });
+  const progress = process.env.BENCH_DEBUG ? setInterval(() => console.error(JSON.stringify({ produced, ...producer.metrics() })), 1000) : undefined;
   await sleep(SECONDS * 1000);
   running = false;
   await Promise.all(loops);
+  clearInterval(progress);
   var producerSeconds = (performance.now() - started) / 1000;
   var producerCpuSeconds = cpuSeconds(cpuStart);
 }
@@ -160,7 +168,11 @@ await consumer.subscribe(["bench"]);
 let consumed = 0;
 {
   // The first poll also waits for the group's assignment; time from the first record.
-  while (consumed === 0) consumed += (await consumer.poll(1000)).length;
+  const joinDeadline = Date.now() + 60_000;
+  while (consumed === 0) {
+    if (Date.now() > joinDeadline) throw new Error(`the bench consumer got no records within 60 s: ${JSON.stringify(consumer.groupMetadata())}`);
+    consumed += (await consumer.poll(1000)).length;
+  }
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const fromConsumed = consumed;
@@ -230,6 +242,7 @@ console.log(JSON.stringify({
     idempotent: true,
     lingerMs: LINGER_MS,
     batchSizeBytes: BATCH_SIZE_BYTES,
+    outstandingRecords: OUTSTANDING,
     recordsPerSec: Math.round(produced / producerSeconds),
     errors: produceErrors,
     clientCpuRecordsPerSec: Math.round(produced / producerCpuSeconds),
