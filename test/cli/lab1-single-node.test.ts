@@ -134,6 +134,19 @@ describe("Lab 1: a single node", () => {
     expect(piped.stderr).not.toContain("[#");
   });
 
+  it("ends console-producer on Ctrl-C like Ctrl-D: what was typed is sent, exit 0", { timeout: 120_000 }, async () => {
+    await untilCommand(["topics", "create", "typed", "--bootstrap-server", bootstrap], () => true);
+    const producer = spawn(process.execPath, [CLI_BIN, "console-producer", "--topic", "typed", "--bootstrap-server", bootstrap],
+      { env: cleanEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => producer.once("exit", (code) => resolve(code)));
+    producer.stdin.write("typed before Ctrl-C\n");
+    // The record is sent as soon as the line is read; wait until a consumer sees it.
+    await untilCommand(["console-consumer", "--topic", "typed", "--from-beginning", "--max-messages", "1", "--timeout-ms", "3000",
+      "--bootstrap-server", bootstrap], (r) => r.stdout === "typed before Ctrl-C\n");
+    producer.kill("SIGINT");
+    expect(await exited).toBe(0);
+  });
+
   it("stops cleanly on SIGTERM", async () => {
     const exit = await dev.stop("SIGTERM");
     expect(exit.code).toBe(0);

@@ -48,6 +48,9 @@ export const consoleProducerCommand: CommandModule = (parser, run) =>
       let lineNumber = 0;
       try {
         const lines = createInterface({ input: context.io.stdin, crlfDelay: Infinity });
+        // Ctrl-C ends input like Ctrl-D does: what was typed so far is still sent and flushed.
+        const endInput = (): void => lines.close();
+        context.stopSignal.addEventListener("abort", endInput, { once: true });
         for await (const line of lines) {
           lineNumber++;
           if (firstError) break;
