@@ -5,17 +5,18 @@
 // exceptions from poll(); errors that are the caller's to handle (no offset and reset "none",
 // a corrupt batch, a fatal group error) are raised by the next poll().
 import type { Cluster } from "../cluster.js";
-import { IllegalStateError, OffsetOutOfRangeError, TributaryError, asTributaryError } from "../errors.js";
+import { IllegalStateError, type TributaryError, asTributaryError } from "../errors.js";
+import { type ConsumerEvent, ConsumerEvents } from "./consumer-events.js";
 import { FetchBuffer } from "./fetch-buffer.js";
 import { Fetcher } from "./fetcher.js";
 import { GroupMember } from "./group-member.js";
 import { Membership } from "./membership.js";
-import { type CommittedOffset, CoordinatorLocator, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, OffsetClient } from "./offsets.js";
+import { type CommittedOffset, CoordinatorLocator, OffsetClient } from "./offsets.js";
+import { PositionLookup } from "./position-lookup.js";
 import { SubscriptionState } from "./subscription-state.js";
 import {
   type ConsumerOptions,
   type ConsumerRecord,
-  type RebalanceListener,
   type ResolvedConsumerOptions,
   type TopicPartition,
   resolveConsumerOptions,
@@ -30,8 +31,7 @@ export interface OffsetAndMetadata {
 
 export type CommitCallback = (error: Error | null) => void;
 
-export type ConsumerEvent = "partitionsAssigned" | "partitionsRevoked" | "partitionsLost" | "error";
-type EventListener = (payload: TopicPartition[] | Error) => void;
+export type { ConsumerEvent };
 
 export interface PartitionLag {
   topic: string;
@@ -50,12 +50,12 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private readonly offsets: OffsetClient;
   private readonly locator: CoordinatorLocator | undefined;
   private member: GroupMember | undefined;
-  private readonly listeners = new Map<ConsumerEvent, Set<EventListener>>();
+  private readonly events: ConsumerEvents;
+  private readonly lookup: PositionLookup;
   private dataWaiters: Array<() => void> = [];
   private pendingErrors: TributaryError[] = [];
   private lastPollMs = Date.now();
   private lastAutoCommitMs = Date.now();
-  private lookupRunning: Promise<void> | undefined;
   private closed = false;
   /** Until a first Fetch has come back, poll() waits for it (see poll()). */
   private firstFetchReturned = false;
@@ -70,6 +70,14 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     this.subscriptions = new SubscriptionState(this.options.autoOffsetReset);
     this.offsets = new OffsetClient(cluster, this.options.requestTimeoutMs);
     this.locator = this.options.groupId === undefined ? undefined : new CoordinatorLocator(cluster, this.options.groupId);
+    this.events = new ConsumerEvents(userOptions.rebalanceListener);
+    this.lookup = new PositionLookup(this.subscriptions, this.offsets, this.locator, {
+      onError: (error) => {
+        this.pendingErrors.push(error);
+        this.wakePollers();
+      },
+      onDone: () => this.fetcher.wakeup(),
+    });
     this.fetcher = new Fetcher(cluster, this.subscriptions, this.buffer, this.options, {
       onData: () => this.wakePollers(),
       onNeedsLookup: () => void this.resolvePositions(),
@@ -90,43 +98,14 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
 
   on(event: "partitionsAssigned" | "partitionsRevoked" | "partitionsLost", listener: (partitions: TopicPartition[]) => void): this;
   on(event: "error", listener: (error: Error) => void): this;
-  on(event: ConsumerEvent, listener: EventListener | ((p: TopicPartition[]) => void) | ((e: Error) => void)): this {
-    let set = this.listeners.get(event);
-    if (set === undefined) this.listeners.set(event, (set = new Set()));
-    set.add(listener as EventListener);
+  on(event: ConsumerEvent, listener: ((p: TopicPartition[]) => void) | ((e: Error) => void)): this {
+    this.events.add(event, listener as (payload: TopicPartition[] | Error) => void);
     return this;
   }
 
-  off(event: ConsumerEvent, listener: (...args: never[]) => void): this {
-    this.listeners.get(event)?.delete(listener as unknown as EventListener);
+  off(event: ConsumerEvent, listener: ((p: TopicPartition[]) => void) | ((e: Error) => void)): this {
+    this.events.remove(event, listener as (payload: TopicPartition[] | Error) => void);
     return this;
-  }
-
-  private emit(event: ConsumerEvent, payload: TopicPartition[] | Error): void {
-    for (const listener of this.listeners.get(event) ?? []) {
-      try {
-        listener(payload);
-      } catch (error) {
-        if (event !== "error") this.reportListenerError(error);
-      }
-    }
-  }
-
-  private reportListenerError(error: unknown): void {
-    const typed = error instanceof Error ? error : new Error(String(error));
-    if ((this.listeners.get("error")?.size ?? 0) > 0) this.emit("error", typed);
-    else process.emitWarning(`tributary consumer: a rebalance listener failed: ${typed.message}`);
-  }
-
-  private async callListener(name: keyof RebalanceListener, event: ConsumerEvent, partitions: TopicPartition[]): Promise<void> {
-    this.emit(event, partitions);
-    const listener = this.userOptions.rebalanceListener?.[name];
-    if (listener === undefined) return;
-    try {
-      await listener.call(this.userOptions.rebalanceListener, partitions);
-    } catch (error) {
-      this.reportListenerError(error);
-    }
   }
 
   // ---- subscription -------------------------------------------------------------------------
@@ -222,10 +201,10 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       try {
         await this.commitPositions(this.subscriptions.positionsToCommit(owned));
       } catch (error) {
-        this.reportListenerError(error);
+        this.events.reportError(error);
       }
     }
-    await this.callListener("onPartitionsRevoked", "partitionsRevoked", owned);
+    await this.events.rebalance("onPartitionsRevoked", "partitionsRevoked", owned);
     this.subscriptions.remove(owned);
     for (const p of owned) this.buffer.clear(tpKey(p.topic, p.partition));
   }
@@ -234,7 +213,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     this.subscriptions.add(partitions, "committed");
     this.cluster.track(partitions.map((p) => p.topic));
     await this.resolvePositions();
-    await this.callListener("onPartitionsAssigned", "partitionsAssigned", partitions);
+    await this.events.rebalance("onPartitionsAssigned", "partitionsAssigned", partitions);
     this.fetcher.wakeup();
   }
 
@@ -242,61 +221,11 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     const owned = partitions.filter((p) => this.subscriptions.has(p.topic, p.partition));
     this.subscriptions.remove(owned);
     for (const p of owned) this.buffer.clear(tpKey(p.topic, p.partition));
-    if (owned.length > 0) await this.callListener("onPartitionsLost", "partitionsLost", owned);
+    if (owned.length > 0) await this.events.rebalance("onPartitionsLost", "partitionsLost", owned);
   }
 
-  /** Looks up positions of partitions that need one: committed offset, else the reset policy. */
   private resolvePositions(): Promise<void> {
-    if (this.lookupRunning !== undefined) return this.lookupRunning.then(() => (this.subscriptions.needingLookup().length > 0 ? this.resolvePositions() : undefined));
-    this.lookupRunning = this.runLookups().finally(() => {
-      this.lookupRunning = undefined;
-      this.fetcher.wakeup();
-    });
-    return this.lookupRunning;
-  }
-
-  private async runLookups(): Promise<void> {
-    const needing = this.subscriptions.needingLookup();
-    if (needing.length === 0) return;
-    const committed = needing.filter((s) => s.pendingLookup === "committed");
-    try {
-      if (committed.length > 0 && this.locator !== undefined) {
-        const found = await this.offsets.fetchCommitted(this.locator, committed);
-        for (const state of committed) {
-          if (this.subscriptions.get(state.key) !== state || state.pendingLookup !== "committed") continue;
-          const offset = found.get(state.key)?.offset ?? -1;
-          if (offset >= 0) this.subscriptions.seek(state.key, offset);
-          else state.pendingLookup = this.subscriptions.resetSource();
-        }
-      } else {
-        for (const state of committed) state.pendingLookup = this.subscriptions.resetSource();
-      }
-      const toReset = this.subscriptions.needingLookup();
-      const none = toReset.filter((s) => s.pendingLookup === "none");
-      if (none.length > 0) {
-        this.pendingErrors.push(
-          new OffsetOutOfRangeError("OFFSET_OUT_OF_RANGE", `no committed or valid offset for ${none.map((s) => `${s.topic}-${s.partition}`).join(", ")} and autoOffsetReset is "none"; seek() to a position`),
-        );
-        for (const state of none) state.pendingLookup = null; // wait for a seek
-        this.wakePollers();
-      }
-      for (const source of ["earliest", "latest"] as const) {
-        const list = toReset.filter((s) => s.pendingLookup === source);
-        if (list.length === 0) continue;
-        const offsets = await this.offsets.listOffsets(list, source === "earliest" ? EARLIEST_TIMESTAMP : LATEST_TIMESTAMP);
-        for (const state of list) {
-          if (this.subscriptions.get(state.key) !== state || state.pendingLookup !== source) continue;
-          const found = offsets.get(state.key);
-          if (found !== undefined && found.offset >= 0) this.subscriptions.seek(state.key, found.offset);
-        }
-      }
-    } catch (error) {
-      const typed = asTributaryError(error);
-      if (!typed.retriable) this.pendingErrors.push(typed);
-      // Retriable: try again shortly (positions stay pending, fetching waits for them).
-      setTimeout(() => void this.resolvePositions(), 200).unref?.();
-      this.wakePollers();
-    }
+    return this.lookup.resolve();
   }
 
   // ---- poll ---------------------------------------------------------------------------------
@@ -316,7 +245,8 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     if (member !== undefined) {
       if (member.leftForPollTimeout) member.rejoin(this.subscriptions.subscribedTopics);
       if (!member.assignmentReceived) await member.waitForAssignment(Math.max(timeoutMs, this.options.requestTimeoutMs));
-      if (this.lookupRunning !== undefined) await this.lookupRunning;
+      const lookup = this.lookup.inProgress;
+      if (lookup !== undefined) await lookup;
       if (!this.firstFetchReturned && this.subscriptions.assigned().length > 0) await this.waitForFirstFetch(Math.max(timeoutMs, this.options.requestTimeoutMs));
     }
     this.maybeAutoCommit();
@@ -420,7 +350,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     if (nowMs - this.lastAutoCommitMs < this.options.autoCommitIntervalMs) return;
     this.lastAutoCommitMs = nowMs;
     this.commitAsync((error) => {
-      if (error !== null) this.reportListenerError(error);
+      if (error !== null) this.events.reportError(error);
     });
   }
 
@@ -482,7 +412,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       (error: unknown) => {
         const typed = error instanceof Error ? error : asTributaryError(error);
         if (callback !== undefined) callback(typed);
-        else this.reportListenerError(typed);
+        else this.events.reportError(typed);
       },
     );
   }
@@ -579,7 +509,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
         await this.member.leave();
         this.member.stop();
       } else if (this.options.enableAutoCommit && this.locator !== undefined) {
-        await this.commitPositions(this.subscriptions.positionsToCommit()).catch((error: unknown) => this.reportListenerError(error));
+        await this.commitPositions(this.subscriptions.positionsToCommit()).catch((error: unknown) => this.events.reportError(error));
       }
       await Promise.allSettled([...this.inFlightCommits]);
     } finally {
