@@ -22,6 +22,10 @@ export interface MetadataLogOptions {
   onSnapshot: (index: number, data: Uint8Array) => void;
   /** Called after each applied Raft entry (noop or normal), in order. */
   onApplied?: (entry: Entry) => void;
+  /** Called after each committed batch is applied, with the batch (for images kept in step). */
+  onBatch?: (batch: v1.MetadataRecordBatch__Output) => void;
+  /** Called after the image was replaced by a snapshot. */
+  onRestored?: () => void;
 }
 
 export class MetadataLog implements RaftStateMachine {
@@ -45,6 +49,7 @@ export class MetadataLog implements RaftStateMachine {
       const baseOffset = this.image.lastAppliedOffset + 1;
       applyBatch(this.image, batch);
       this.remember({ baseOffset, lastOffset: this.image.lastAppliedOffset, batch });
+      this.options.onBatch?.(batch);
       this.recordsSinceSnapshot += batch.records.length;
       if (this.recordsSinceSnapshot >= this.options.snapshotIntervalRecords) {
         this.recordsSinceSnapshot = 0;
@@ -66,6 +71,7 @@ export class MetadataLog implements RaftStateMachine {
     this.recent = [];
     this.retainedCount = 0;
     this.recordsSinceSnapshot = 0;
+    this.options.onRestored?.();
     this.wake();
   }
 

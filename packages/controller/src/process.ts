@@ -94,6 +94,8 @@ export async function startController(config: ControllerConfig, options: StartCo
     retainedRecords: STREAM_RETAINED_RECORDS,
     onSnapshot: (index, data) => driver?.compact(index, data),
     onApplied: (entry) => node.onApplied(entry),
+    onBatch: (batch) => node.onCommittedBatch(batch),
+    onRestored: () => node.onRestored(),
   });
   const node: ControllerNode = new ControllerNode({
     settings: {
