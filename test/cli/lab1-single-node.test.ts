@@ -110,6 +110,11 @@ describe("Lab 1: a single node", () => {
     const first = await ok(["console-consumer", "--topic", "split", "--group", "split-group", "--from-beginning", "--max-messages", "2", "--timeout-ms", "15000"]);
     const rest = await ok(["console-consumer", "--topic", "split", "--group", "split-group", "--max-messages", "3", "--timeout-ms", "15000"]);
     expect([first.stdout, rest.stdout]).toEqual(["1\n2\n", "3\n4\n5\n"]);
+    // An offset past the log end is moved to the end, as Kafka's tool does.
+    expect((await ok(["groups", "reset-offsets", "split-group", "--topic", "split", "--to-offset", "99"])).stdout)
+      .toContain("Group: split-group Topic: split Partition: 0 NewOffset: 5");
+    await ok(["groups", "reset-offsets", "split-group", "--topic", "split", "--to-offset", "3"]);
+    expect((await ok(["console-consumer", "--topic", "split", "--group", "split-group", "--max-messages", "2", "--timeout-ms", "15000"])).stdout).toBe("4\n5\n");
 
     expect((await ok(["topics", "delete", "more"])).stdout).toBe("Deleted topic more.\n");
     await untilCommand(["topics", "list", ...at], (r) => !r.stdout.split("\n").includes("more"));

@@ -175,9 +175,19 @@ class SdkSession implements ClusterSession {
     if (group && group.members.length > 0) {
       throw new CliError(`group ${spec.groupId} has ${group.members.length} active member(s)`, "stop its consumers first, then reset");
     }
-    const targets = spec.target.kind === "offset"
-      ? (await this.admin.listOffsets(spec.topic, "latest")).map((o) => ({ ...o, offset: (spec.target as { offset: bigint }).offset }))
-      : await this.admin.listOffsets(spec.topic, spec.target.kind);
+    const target = spec.target;
+    let targets: { partition: number; offset: bigint }[];
+    if (target.kind === "offset") {
+      // As Kafka's tool does, an offset outside the log is moved to the nearest end of it.
+      const [earliest, latest] = await Promise.all([this.admin.listOffsets(spec.topic, "earliest"), this.admin.listOffsets(spec.topic, "latest")]);
+      targets = latest.map((end) => {
+        const start = earliest.find((e) => e.partition === end.partition)?.offset ?? 0n;
+        const offset = target.offset < start ? start : target.offset > end.offset ? end.offset : target.offset;
+        return { partition: end.partition, offset };
+      });
+    } else {
+      targets = await this.admin.listOffsets(spec.topic, target.kind);
+    }
     const chosen = targets.filter((t) => spec.partition === undefined || t.partition === spec.partition);
     if (chosen.length === 0) throw new CliError(`topic ${spec.topic} has no partition ${spec.partition}`);
     const result = chosen.map((t) => ({ topic: spec.topic, partition: t.partition, newOffset: t.offset }));
