@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
@@ -228,6 +228,8 @@ try {
     leaderKillToCommitMsMedian: Math.round(median(failoverMs)),
     leaderKillToCommitMs: failoverMs.map((ms) => Math.round(ms)),
     targetLeaderKillToCommitMs: 1500,
+    // The machine is shared: figures here move with what else runs, so say how busy it was.
+    loadAverage1mAtEnd: Number(loadavg()[0].toFixed(1)),
     electionTimeoutMs: Number(ELECTION_TIMEOUT_MS ?? protocol.SERVER_CONFIGS.find((d) => d.name === "controller.quorum.election.timeout.ms").default),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
