@@ -57,7 +57,9 @@ it("keeps a member whose handler runs longer than the session timeout", async ()
 });
 
 it("leaves the group after maxPollIntervalMs without poll(), and rejoins at the next poll()", async () => {
-  const client = env.client();
+  const logged: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) => void logged.push({ level, message, fields });
+  const client = env.client({ logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } });
   const consumer = client.consumer({
     groupId: "g-idle",
     keyDeserializer: serializers.string,
@@ -76,6 +78,10 @@ it("leaves the group after maxPollIntervalMs without poll(), and rejoins at the 
   await waitFor(async () => (await client.admin().describeGroup("g-idle")).members.length === 0, { timeoutMs: 10_000, message: "the idle member gone from the group" });
   await waitFor(() => lost.length === 2, { timeoutMs: 5_000, message: "both partitions reported lost" });
   expect(lost.map((p) => p.partition).sort()).toEqual([0, 1]);
+  // The application's logger heard why, with the group's ids.
+  const warning = logged.find((l) => l.level === "warn" && l.message.includes("maxPollIntervalMs"));
+  expect(warning?.fields).toMatchObject({ groupId: "g-idle", maxPollIntervalMs: 1_500 });
+  expect(logged.some((l) => l.level === "info" && l.message === "reconciling assignment")).toBe(true);
   expect(consumer.assignment()).toEqual([]);
   await consumer.poll(100);
   await waitFor(async () => (await client.admin().describeGroup("g-idle")).members.length === 1, { timeoutMs: 10_000, message: "rejoined" });

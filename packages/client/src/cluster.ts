@@ -5,6 +5,7 @@ import type { v1 } from "@tributary/protocol";
 import { ConnectionPool, type BrokerStubs } from "./connection-pool.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "./errors.js";
 import { type BrokerNode, MetadataCache, addressOf } from "./metadata-cache.js";
+import type { ClientLogger } from "./logger.js";
 import { type BackoffPolicy, sleep } from "./retry.js";
 import { unary } from "./rpc.js";
 
@@ -18,6 +19,7 @@ export interface ClusterOptions {
   maxMessageBytes: number;
   backoff: BackoffPolicy;
   retries: number;
+  logger: ClientLogger;
 }
 
 export interface Coordinator {
@@ -109,8 +111,12 @@ export class Cluster {
       };
       const response = await this.onAnyBroker((stubs) =>
         unary<v1.MetadataResponse__Output>((o, cb) => stubs.broker.Metadata(request, o, cb), this.options.requestTimeoutMs, `Metadata from ${stubs.address}`),
-      );
+      ).catch((error: unknown) => {
+        this.options.logger.warn({ topics, error: String(error) }, "metadata refresh failed");
+        throw error;
+      });
       this.metadata.update(response, Date.now());
+      this.options.logger.debug({ topics, metadataOffset: response.metadataOffset, brokers: response.brokers.length }, "metadata refreshed");
     };
     this.refreshing = run().finally(() => {
       this.refreshing = undefined;

@@ -2,6 +2,7 @@
 // client: `new Tributary({ bootstrapServers, clientId })`, then client.producer(...),
 // client.consumer(...), client.admin(). Offsets are bigint; errors are typed with their code.
 export { Tributary, type TributaryOptions } from "./tributary.js";
+export type { ClientLogger } from "./logger.js";
 export { Producer, type ProducerCloseOptions } from "./producer/producer.js";
 export type { Acks, ProducerOptions, ProducerRecord, ProducerRecordHeader, RecordMetadata, SendCallback } from "./producer/types.js";
 export { Consumer, type CommitCallback, type ConsumerEvent, type OffsetAndMetadata, type PartitionLag } from "./consumer/consumer.js";

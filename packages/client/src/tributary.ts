@@ -7,6 +7,7 @@ import type { ConsumerOptions } from "./consumer/types.js";
 import { IllegalStateError } from "./errors.js";
 import { Producer } from "./producer/producer.js";
 import type { ProducerOptions } from "./producer/types.js";
+import { type ClientLogger, SILENT_LOGGER } from "./logger.js";
 import { DEFAULT_BACKOFF } from "./retry.js";
 
 export interface TributaryOptions {
@@ -24,6 +25,8 @@ export interface TributaryOptions {
   retryBackoffMaxMs?: number;
   /** Largest gRPC message sent or received. */
   maxMessageBytes?: number;
+  /** A pino(-compatible) logger for retries, rebalances and metadata changes; silent by default. */
+  logger?: ClientLogger;
 }
 
 export class Tributary {
@@ -47,6 +50,7 @@ export class Tributary {
         maxBackoffMs: options.retryBackoffMaxMs ?? DEFAULT_BACKOFF.maxBackoffMs,
       },
       retries: options.retries ?? 10,
+      logger: options.logger ?? SILENT_LOGGER,
     });
   }
 

@@ -127,15 +127,18 @@ export class GroupMember {
         return;
       case "reconcile":
         this.failures = 0;
+        this.log("info", { revoke: outcome.revoke, assign: outcome.assign }, "reconciling assignment");
         this.heartbeatSoon(this.nextIntervalMs());
         void this.reconcile(outcome);
         return;
       case "lost":
         this.failures = 0;
+        this.log("warn", { lost: outcome.lost, code: outcome.error }, "member fenced: partitions lost, rejoining");
         await this.safely(() => this.hooks.lose(outcome.lost));
         this.heartbeatSoon(0);
         return;
       case "coordinator-moved":
+        this.log("debug", { code: outcome.error }, "group coordinator moved or unreachable");
         this.locator.forget();
         this.heartbeatSoon(this.backoffMs());
         return;
@@ -143,11 +146,16 @@ export class GroupMember {
         this.heartbeatSoon(this.backoffMs());
         return;
       case "fatal":
+        this.cluster.options.logger.error({ groupId: this.locator.groupId, code: outcome.error, error: outcome.message }, "the group refused this member");
         this.hooks.onFatal(errorFor(outcome.error, `group ${this.locator.groupId} refused this member: ${outcome.message}`));
         return;
       case "left":
         return;
     }
+  }
+
+  private log(level: "debug" | "info" | "warn", fields: Record<string, unknown>, message: string): void {
+    this.cluster.options.logger[level]({ groupId: this.locator.groupId, memberId: this.membership.memberId, memberEpoch: this.membership.memberEpoch, ...fields }, message);
   }
 
   private backoffMs(): number {
@@ -182,6 +190,7 @@ export class GroupMember {
   }
 
   private async leaveForPollTimeout(): Promise<void> {
+    this.log("warn", { maxPollIntervalMs: this.options.maxPollIntervalMs }, "poll() not called within maxPollIntervalMs: leaving the group");
     // Give the partitions up locally first: once the coordinator hears we left, they may be
     // someone else's, and this consumer must not return another record of them.
     const lost = this.membership.ownedPartitions();

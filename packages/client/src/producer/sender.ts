@@ -178,11 +178,13 @@ export class Sender {
     )
       .then((response) => {
         idempotence.setProducerId(int64ToNumber(response.producerId), response.producerEpoch);
+        this.cluster.options.logger.info({ producerId: response.producerId, producerEpoch: response.producerEpoch, bump }, "producer id assigned");
         // Waiting retries keep their order but take new sequences from 0 under the new epoch.
         for (const batch of this.accumulator.sequencedBatches()) idempotence.restamp(partitionKey(batch.topic, batch.partition), batch);
       })
       .catch((error: unknown) => {
         const typed = asTributaryError(error);
+        this.cluster.options.logger.error({ code: typed.code, error: typed.message }, "no producer id: the producer cannot send");
         this.fatalError = typed;
         for (const batch of this.accumulator.takeAll()) this.failBatch(batch, typed);
         this.hooks.onBackgroundError(typed);
@@ -327,6 +329,10 @@ export class Sender {
       return;
     }
     const policy = { initialBackoffMs: this.options.retryBackoffMs, maxBackoffMs: this.options.retryBackoffMaxMs, multiplier: 2, jitterFraction: 0.2 };
+    this.cluster.options.logger.debug(
+      { topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence, attempts: batch.attempts, code: error.code },
+      "retrying a produce batch",
+    );
     this.accumulator.requeue(batch, nowMs + backoffDelayMs(policy, Math.max(1, batch.attempts)));
     this.wakeAt(batch.retryNotBeforeMs);
   }
