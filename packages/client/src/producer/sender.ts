@@ -184,8 +184,10 @@ export class Sender {
       })
       .catch((error: unknown) => {
         const typed = asTributaryError(error);
-        this.cluster.options.logger.error({ code: typed.code, error: typed.message }, "no producer id: the producer cannot send");
-        this.fatalError = typed;
+        // What waits now cannot be delivered in time; a later send tries again, unless the
+        // brokers refused for good (e.g. an unsupported request), which no retry will change.
+        this.cluster.options.logger.error({ code: typed.code, error: typed.message }, "no producer id: failing the records waiting for one");
+        if (!typed.retriable) this.fatalError = typed;
         for (const batch of this.accumulator.takeAll()) this.failBatch(batch, typed);
         this.hooks.onBackgroundError(typed);
       })
