@@ -51,7 +51,6 @@ export class Producer<K, V> {
   private readonly metadataWaits = new Set<string>();
   private flushWaiters: Array<() => void> = [];
   private closed = false;
-  private readonly backgroundErrors: TributaryError[] = [];
 
   constructor(
     private readonly cluster: Cluster,
@@ -71,7 +70,6 @@ export class Producer<K, V> {
         this.onSpaceOrMetadata();
         this.settleFlushesIfIdle();
       },
-      onBackgroundError: (error) => this.backgroundErrors.push(error),
     });
   }
 

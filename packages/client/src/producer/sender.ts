@@ -18,8 +18,6 @@ import { partitionKey } from "./accumulator.js";
 export interface SenderHooks {
   /** A batch is settled for good: give its memory back and wake blocked sends. */
   onBatchDone(batch: ProducerBatch): void;
-  /** A failure not tied to one send (e.g. no producer id could be had). */
-  onBackgroundError(error: TributaryError): void;
 }
 
 /** How often waiting batches are re-checked while their partition has no known leader. */
@@ -189,7 +187,6 @@ export class Sender {
         this.cluster.options.logger.error({ code: typed.code, error: typed.message }, "no producer id: failing the records waiting for one");
         if (!typed.retriable) this.fatalError = typed;
         for (const batch of this.accumulator.takeAll()) this.failBatch(batch, typed);
-        this.hooks.onBackgroundError(typed);
       })
       .finally(() => {
         this.producerIdRequest = undefined;
