@@ -186,7 +186,25 @@ function resolveOverrides(overrides: Overrides | undefined, nodeId: number): Rec
   return typeof overrides === "function" ? overrides(nodeId) : overrides;
 }
 
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts the cluster. A free port can be taken by another process between our probe and the
+ * node's bind (ephemeral ports are shared with outgoing connections): then the whole cluster is
+ * started again on new ports, a bounded number of times.
+ */
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(options);
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes("EADDRINUSE");
+      if (!portTaken || attempt >= START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startClusterOnce(options: ClusterOptions): Promise<Cluster> {
   installExitHook();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-cluster-"));
   const controllerPorts = await Promise.all(Array.from({ length: options.controllers }, () => freePort()));
