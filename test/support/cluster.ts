@@ -12,7 +12,8 @@
 //   }
 //
 // Node ids: brokers are 1..n; controllers are 3001, 3002, 3003 (so a broker id never names a
-// controller). Every process gets a free 127.0.0.1 port (bind :0, read, close) and its own temp
+// controller). Every process gets a free 127.0.0.1 port (probed by binding it, below the ephemeral
+// range so outgoing connections cannot take it before a restart) and its own temp
 // data dir under os.tmpdir(); processes are started through the packages' main.js entry points
 // (build them first: `npx tsc -b packages/controller packages/broker`). Their stdout (pino JSON
 // lines) is kept in memory per node (`node.output()`), and printed when a start fails.
@@ -90,15 +91,32 @@ function installExitHook(): void {
   });
 }
 
-export function freePort(): Promise<number> {
+/**
+ * A port free on 127.0.0.1 now. Tried first below Linux's ephemeral range (32768+): a port the
+ * OS hands out for :0 can be taken again by any outgoing connection before our process binds it,
+ * which a restart on the same port cannot survive. Falls back to the OS's choice (bind :0).
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canBind(candidate)) return candidate;
+  }
+  return listenOn(0);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return listenOn(port).then(() => true, () => false);
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
 }
