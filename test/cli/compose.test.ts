@@ -64,7 +64,7 @@ describe("deploy/docker-compose.yml, run as local processes", () => {
   const names = Object.keys(services);
   const addresses = new AddressMap(names);
   const processes = new Map<string, RunningProcess>();
-  const dataRoot = tempDir("compose");
+  let dataRoot = "";
   let bootstrap = "";
 
   async function healthCheck(name: string): Promise<string[]> {
@@ -92,6 +92,7 @@ describe("deploy/docker-compose.yml, run as local processes", () => {
   }
 
   beforeAll(async () => {
+    dataRoot = tempDir("compose");
     const controllers = names.filter((n) => !services[n]!.depends_on);
     const brokers = names.filter((n) => services[n]!.depends_on);
     for (const name of controllers) await start(name);

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, freePort, pollUntil, removeDirs, REPO_ROOT, type RunningProcess, startTributary, tempDir, untilCommand } from "./support.js";
 
 const LAUNCHER = join(REPO_ROOT, "deploy", "local", "launcher.mjs");
@@ -79,7 +79,8 @@ async function liveBrokers(bootstrap: string): Promise<number[]> {
 
 describe("tributary dev --nodes 3", () => {
   let dev: RunningProcess | undefined;
-  const dataDir = tempDir("dev3");
+  let dataDir = "";
+  beforeAll(() => { dataDir = tempDir("dev3"); });
   afterAll(async () => {
     await dev?.stop();
     removeDirs(dataDir);
@@ -120,7 +121,8 @@ describe("tributary dev --nodes 3", () => {
 });
 
 describe("deploy/local/launcher.mjs start|status|stop, 3 controllers + 3 brokers", () => {
-  const dataDir = tempDir("launcher");
+  let dataDir = "";
+  beforeAll(() => { dataDir = tempDir("launcher"); });
   afterAll(async () => {
     await launcher(["stop", "--data-dir", dataDir]);
     removeDirs(dataDir);

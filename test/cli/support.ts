@@ -132,7 +132,7 @@ export async function untilCommand(args: readonly string[], accept: (result: Cli
 }
 
 export function removeDirs(...dirs: string[]): void {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs) if (dir !== "") rmSync(dir, { recursive: true, force: true });
 }
 
 /** Parses `topics describe` partition lines into their fields. */
