@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
 import { tributaryV1 } from "@tributary/protocol";
 import { LevelRaftStorage, RaftDriver } from "@tributary/raft";
 import pino, { type Logger } from "pino";
@@ -25,6 +26,8 @@ import { MetadataLog } from "./metadata-log.js";
 const STREAM_RETAINED_RECORDS = 100_000;
 /** How long a clean stop waits for calls in progress before closing the server. */
 const SERVER_SHUTDOWN_WAIT_MS = 2_000;
+/** How often the health status follows the Raft leadership. */
+const HEALTH_REFRESH_MS = 250;
 /** How long a clean stop waits for another voter to take leadership. */
 const LEADERSHIP_TRANSFER_WAIT_MS = 2_000;
 
@@ -153,12 +156,36 @@ export async function startController(config: ControllerConfig, options: StartCo
   grpcServer.addService(v1.Controller.service, controllerServiceHandlers({
     node, metadataLog, driver: () => raftDriver, voters: config.voters, nodeId: config.nodeId, clusterId: meta.clusterId, log, openStreams,
   }));
-  const port = await bindServer(grpcServer, bindAddress(config.host, config.port));
+  // Stock probes (grpc_health_probe, compose health checks) ask grpc.health.v1: a controller is
+  // SERVING once its quorum has a leader it can reach, which is when it can answer writes.
+  const health = new HealthImplementation({ "": "NOT_SERVING", "tributary.v1.Controller": "NOT_SERVING" });
+  health.addToServer(grpcServer);
+  const healthTimer = setInterval(() => {
+    const status = raftDriver.status().leaderId !== null ? "SERVING" : "NOT_SERVING";
+    health.setStatus("", status);
+    health.setStatus("tributary.v1.Controller", status);
+  }, HEALTH_REFRESH_MS);
+  healthTimer.unref();
+  let port: number;
+  try {
+    port = await bindServer(grpcServer, bindAddress(config.host, config.port));
+  } catch (error) {
+    // The port is taken (or the address is wrong): stop what already runs, so the caller's
+    // error is the only thing left of this start.
+    clearInterval(healthTimer);
+    node.stop();
+    await raftDriver.stop();
+    transport.close();
+    grpcServer.forceShutdown();
+    await storage.close();
+    throw error;
+  }
   log.info({ port, clusterId: meta.clusterId, voters: config.voters.map((v) => v.id), metadataLogDir: config.metadataLogDir }, "listening");
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      clearInterval(healthTimer);
       await transferLeadership(raftDriver, config, log);
       node.stop();
       await raftDriver.stop();
