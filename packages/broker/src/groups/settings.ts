@@ -57,7 +57,9 @@ type GroupConfigKeys =
   | "group.consumer.max.session.timeout.ms"
   | "group.consumer.heartbeat.interval.ms"
   | "group.consumer.assignors"
-  | "offsets.retention.minutes";
+  | "offsets.retention.minutes"
+  | "group.consumer.max.size"
+  | "offset.metadata.max.bytes";
 
 /** Settings from the broker's resolved config; anything not configurable keeps its default. */
 export function coordinatorSettingsFromConfig(config: Pick<ServerConfigValues, GroupConfigKeys>, overrides: Partial<CoordinatorSettings> = {}): CoordinatorSettings {
@@ -70,6 +72,8 @@ export function coordinatorSettingsFromConfig(config: Pick<ServerConfigValues, G
     heartbeatIntervalMs: config["group.consumer.heartbeat.interval.ms"],
     assignors: assignors.length > 0 ? assignors : DEFAULT_COORDINATOR_SETTINGS.assignors,
     offsetsRetentionMs: config["offsets.retention.minutes"] * 60_000,
+    maxMembers: config["group.consumer.max.size"],
+    maxMetadataBytes: config["offset.metadata.max.bytes"],
     ...overrides,
   };
 }
