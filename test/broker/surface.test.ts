@@ -182,6 +182,8 @@ describe("broker protocol surface", () => {
     expect(d.controllers.length).toBe(1);
     expect(d.controllers[0]!.reachable).toBe(true);
     expect(d.controllerId).toBe(cluster.controllers[0]!.nodeId);
+    // Brokers learn the cluster id when they register (a stream from offset 0 has no snapshot).
+    expect(d.clusterId).not.toBe("");
   });
 
   it("serves gRPC health checking and server reflection", async () => {

@@ -127,12 +127,15 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     for (let attempt = 0; !stopping; attempt++) {
       try {
         const response = await controllers.call("RegisterBroker", {
-          brokerId, clusterId: "", incarnationId, rack: config["broker.rack"] ?? "",
+          // Empty until the first registration answers: then a re-registration names the cluster
+          // this broker belongs to, and a quorum of another cluster refuses it.
+          brokerId, clusterId: image.clusterId, incarnationId, rack: config["broker.rack"] ?? "",
           listeners: [{ host: advertised.host, port: advertised.port, listenerName: advertised.name }],
         });
         const code = errorCodeOf(response.error);
         if (code === "NONE") {
           brokerEpoch = int64ToNumber(response.brokerEpoch);
+          if (image.clusterId === "") image.clusterId = response.clusterId;
           log.info({ brokerId, brokerEpoch, clusterId: response.clusterId }, "registered with the controller quorum");
           return;
         }
