@@ -76,4 +76,15 @@ describe("produce and consume through a group", () => {
     await consumer.close();
     await producer.close();
   });
+  it("fails an acks=all send that cannot be written with a timeout naming the broker's reason", async () => {
+    const client = env.client();
+    // One replica but two required in sync: the broker refuses every attempt (retriable), so
+    // the send can only end when its delivery timeout runs out, and must say why.
+    await client.admin().createTopics([{ topic: "under-replicated", numPartitions: 1, replicationFactor: 1, configs: { "min.insync.replicas": "2" } }]);
+    const producer = client.producer({ valueSerializer: serializers.string, acks: "all", lingerMs: 0, requestTimeoutMs: 1_000, deliveryTimeoutMs: 3_000 });
+    const failure = await producer.send({ topic: "under-replicated", value: "never" }).then(() => undefined, (error: unknown) => error);
+    expect(failure).toMatchObject({ code: "REQUEST_TIMED_OUT" });
+    expect(String((failure as Error).message)).toMatch(/NOT_ENOUGH_REPLICAS/);
+    await producer.close();
+  });
 });

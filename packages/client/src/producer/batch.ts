@@ -35,6 +35,8 @@ export class ProducerBatch {
   /** -1 until the idempotent producer gives the batch its sequence numbers (at first drain). */
   baseSequence = -1;
   attempts = 0;
+  /** Why the last attempt failed, so an expiry can say what kept the batch from being written. */
+  lastError: Error | undefined;
   /** A retried batch is not sent again before this time. */
   retryNotBeforeMs = 0;
   inFlight = false;

@@ -93,7 +93,8 @@ export class Sender {
     if (this.stopped) return;
     const nowMs = Date.now();
     for (const batch of this.accumulator.takeExpired(nowMs, this.options.deliveryTimeoutMs)) {
-      this.failBatch(batch, new TimeoutError("REQUEST_TIMED_OUT", `${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} expired: not acknowledged within deliveryTimeoutMs ${this.options.deliveryTimeoutMs} ms`));
+      const lastError = batch.lastError ? `; the last attempt failed with ${(batch.lastError as { code?: string }).code ?? "an error"}: ${batch.lastError.message}` : "";
+      this.failBatch(batch, new TimeoutError("REQUEST_TIMED_OUT", `${batch.recordCount} record(s) for ${batch.topic}-${batch.partition} expired: not acknowledged within deliveryTimeoutMs ${this.options.deliveryTimeoutMs} ms${lastError}`, batch.lastError ? { cause: batch.lastError } : undefined));
     }
     if (this.accumulator.queuedBatchCount() === 0) return;
     if (this.idempotence !== undefined && !this.idempotence.hasProducerId) {
@@ -323,10 +324,11 @@ export class Sender {
   private retryOrFail(batch: ProducerBatch, error: TributaryError, nowMs: number, retriable = true): void {
     const expired = batch.createdMs + this.options.deliveryTimeoutMs <= nowMs;
     if (!retriable || batch.attempts > this.options.retries || expired || this.stopped) {
-      const final = expired && retriable ? new TimeoutError("REQUEST_TIMED_OUT", `delivery timed out after ${batch.attempts} attempt(s): ${error.message}`, { cause: error }) : error;
+      const final = expired && retriable ? new TimeoutError("REQUEST_TIMED_OUT", `delivery timed out after ${batch.attempts} attempt(s); the last failed with ${error.code}: ${error.message}`, { cause: error }) : error;
       this.failBatch(batch, final);
       return;
     }
+    batch.lastError = error;
     const policy = { initialBackoffMs: this.options.retryBackoffMs, maxBackoffMs: this.options.retryBackoffMaxMs, multiplier: 2, jitterFraction: 0.2 };
     this.cluster.options.logger.debug(
       { topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence, attempts: batch.attempts, code: error.code },
