@@ -5,19 +5,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { connectBroker, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { batchOf, produceValues, readPartition } from "../support/records.js";
 
 const TOPIC = "strict";
 
 describe("bad input", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
   let leader = -1;
   let leaderEpoch = -1;
   let follower = -1;
@@ -48,7 +44,7 @@ describe("bad input", () => {
     await cluster.waitFor(() => new Set(disk()).size === 1, { timeoutMs: 10_000, message: "replicas with identical logs" });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

@@ -3,23 +3,19 @@
 // brokers' metadata streams and writes move to the new one (NOT_CONTROLLER hints, reconnects).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { connectBroker, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { produceValues, readPartition } from "../support/records.js";
 
 describe("brokers with a 3-controller quorum", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
 
   beforeAll(async () => {
     cluster = await startCluster({ controllers: 3, brokers: 2 });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { connectBroker, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { produceValues, readPartition } from "../support/records.js";
 
 const TOPIC = "diverge";
@@ -19,18 +19,14 @@ function segmentBytes(cluster: Cluster, nodeId: number): Buffer {
 
 describe("log divergence after an unreplicated append and a failover", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
 
   beforeAll(async () => {
     cluster = await startCluster({ controllers: 1, brokers: 3, brokerOverrides: { "replica.lag.time.max.ms": "10000" } });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

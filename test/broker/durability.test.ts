@@ -4,7 +4,7 @@
 // in its partition's order.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { connectBroker, createTopic, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, createTopic, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { produceValues, readPartition } from "../support/records.js";
 
 const TOPIC = "durable";
@@ -18,19 +18,15 @@ interface Acked {
 
 describe("acknowledged writes survive repeated kill -9", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address, 15_000)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address, 15_000);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
   const anyLive = () => cluster.brokers.find((b) => b.alive)!.nodeId;
 
   beforeAll(async () => {
     cluster = await startCluster({ controllers: 1, brokers: 3, brokerOverrides: { "min.insync.replicas": "2" } });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

@@ -4,23 +4,19 @@
 // broker restarts, catches up and rejoins the ISR.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { connectBroker, createTopic, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, createTopic, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { produceValues, readPartition } from "../support/records.js";
 
 describe("Lab 2: replication and failover with 3 brokers", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
 
   beforeAll(async () => {
     cluster = await startCluster({ controllers: 1, brokers: 3 });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startCluster, waitFor, type Cluster } from "../support/cluster.js";
-import { connectBroker, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
+import { brokerClients, connectBroker, createTopic, errorCode, partitionMetadata, type RawBrokerClient } from "../support/raw-client.js";
 import { batchOf, encodeBatch, produceValues, readPartition } from "../support/records.js";
 
 const REPO = path.resolve(import.meta.dirname, "..", "..");
@@ -18,19 +18,15 @@ const protoLoader = requireFromBroker(requireFromBroker.resolve("@grpc/proto-loa
 
 describe("broker protocol surface", () => {
   let cluster: Cluster;
-  const clients = new Map<number, RawBrokerClient>();
-  const client = (nodeId: number) => {
-    let c = clients.get(nodeId);
-    if (!c) clients.set(nodeId, (c = connectBroker(cluster.node(nodeId).address)));
-    return c;
-  };
+  const clients = brokerClients((nodeId) => cluster.node(nodeId).address);
+  const client = (nodeId: number): RawBrokerClient => clients.get(nodeId);
 
   beforeAll(async () => {
     cluster = await startCluster({ controllers: 1, brokers: 2, brokerOverrides: { "num.partitions": "2", "default.replication.factor": "2", "log.retention.check.interval.ms": "300" } });
     await cluster.waitFor(async () => (await client(1).metadata({ allTopics: true })).brokers.length === 2, { timeoutMs: 20_000, message: "2 live brokers" });
   });
   afterAll(async () => {
-    for (const c of clients.values()) c.close();
+    clients.closeAll();
     await cluster?.stop();
   });
 

@@ -87,3 +87,25 @@ export async function partitionMetadata(client: RawBrokerClient, topic: string, 
 }
 
 export { protocol };
+
+export interface BrokerClients {
+  /** The client for a broker id, connected on first use. */
+  get(nodeId: number): RawBrokerClient;
+  closeAll(): void;
+}
+
+/** One raw client per broker, made on first use and closed together: tests address brokers by id. */
+export function brokerClients(addressOf: (nodeId: number) => string, defaultTimeoutMs?: number): BrokerClients {
+  const clients = new Map<number, RawBrokerClient>();
+  return {
+    get(nodeId) {
+      let client = clients.get(nodeId);
+      if (!client) clients.set(nodeId, (client = connectBroker(addressOf(nodeId), defaultTimeoutMs)));
+      return client;
+    },
+    closeAll() {
+      for (const client of clients.values()) client.close();
+      clients.clear();
+    },
+  };
+}
