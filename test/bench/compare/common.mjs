@@ -1,0 +1,159 @@
+// Shared pieces of `pnpm bench:compare`: free loopback ports, child processes tracked by PID
+// (stopped at the end, on error, and on exit), paced sending, percentiles and timing helpers.
+// Each system's driver (tributary.mjs, jetstream.mjs, redis.mjs) uses these so that the three
+// systems are measured the same way.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Every temp dir and child PID this run made; cleanup() removes/kills them by PID.
+const tempDirs = new Set();
+const children = new Map(); // pid -> ChildProcess
+
+export function makeTempDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+/** Spawns a server process; resolves once `readyLine` appears in its output (or rejects on exit/timeout). */
+export function startServer(command, args, { name, readyLine, timeoutMs = 30_000 }) {
+  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  children.set(child.pid, child);
+  const exited = new Promise((resolve) => child.once("exit", () => { children.delete(child.pid); resolve(); }));
+  let seen = "";
+  const ready = new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      seen = (seen + chunk.toString()).slice(-8192);
+      if (seen.includes(readyLine)) resolve();
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    exited.then(() => reject(new Error(`${name} exited before it was ready; output:\n${seen}`)));
+    setTimeout(() => reject(new Error(`${name} not ready within ${timeoutMs} ms; output:\n${seen}`)), timeoutMs).unref();
+  });
+  return ready.then(() => ({ name, pid: child.pid, child, exited }));
+}
+
+/** Sends `signal` to one server by PID and waits until it has exited. */
+export async function stopServer(server, signal = "SIGKILL") {
+  if (!children.has(server.pid)) return;
+  try { process.kill(server.pid, signal); } catch { /* already gone */ }
+  await server.exited;
+}
+
+export async function cleanup() {
+  await Promise.all([...children.values()].map((child) => stopServer({ pid: child.pid, exited: new Promise((r) => child.exitCode !== null || child.signalCode !== null ? r() : child.once("exit", r)) })));
+  for (const dir of [...tempDirs]) removeTempDir(dir);
+}
+
+process.on("exit", () => {
+  for (const pid of children.keys()) try { process.kill(pid, "SIGKILL"); } catch { /* gone */ }
+  for (const dir of tempDirs) try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }
+});
+
+/**
+ * Calls `sendOne(i)` for i in [0, count) with at most `window` unresolved at once; resolves once
+ * all have settled. Returns the number that failed.
+ */
+export function pipelined(count, window, sendOne) {
+  return new Promise((resolve) => {
+    let next = 0;
+    let settled = 0;
+    let failed = 0;
+    const launch = () => {
+      while (next < count && next - settled < window) {
+        const i = next++;
+        sendOne(i).then(done, () => { failed++; done(); });
+      }
+    };
+    const done = () => {
+      settled++;
+      if (settled === count) resolve(failed);
+      else launch();
+    };
+    if (count === 0) resolve(0);
+    else launch();
+  });
+}
+
+/**
+ * Calls `sendOne()` at a steady `ratePerSec` for `seconds`, catching up from a 1 ms timer (not a
+ * busy loop: the generator must not take the CPU the servers need). Returns how many were sent.
+ */
+export async function paced(ratePerSec, seconds, sendOne) {
+  let sent = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - started) / 1000) * ratePerSec);
+    while (sent < due) { sendOne(sent); sent++; }
+    await sleep(1);
+  }
+  return sent;
+}
+
+/** A payload of `bytes` whose first 8 bytes carry performance.now() (for end-to-end latency). */
+export function stampedPayload(bytes) {
+  const payload = Buffer.alloc(bytes, 0x61);
+  payload.writeDoubleBE(performance.now(), 0);
+  return payload;
+}
+
+export function percentiles(valuesMs) {
+  const sorted = [...valuesMs].sort((a, b) => a - b);
+  const at = (p) => (sorted.length === 0 ? null : round2(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]));
+  return { p50Ms: at(50), p99Ms: at(99), p999Ms: at(99.9), maxMs: sorted.length === 0 ? null : round2(sorted[sorted.length - 1]) };
+}
+
+export const round2 = (x) => Math.round(x * 100) / 100;
+
+/**
+ * The write stall around a leader kill: the longest gap between consecutive acknowledgements
+ * from one second before the kill to the end of the run (writes keep being offered at a steady
+ * rate throughout, so a gap is time in which no write could be acknowledged).
+ */
+export function stallMs(ackTimesMs, killedAtMs) {
+  const times = ackTimesMs.filter((t) => t >= killedAtMs - 1000).sort((a, b) => a - b);
+  if (times.length === 0 || times[times.length - 1] < killedAtMs) return null; // never resumed
+  let longest = 0;
+  let previous = Math.min(times[0], killedAtMs);
+  for (const t of times) { longest = Math.max(longest, t - previous); previous = t; }
+  return Math.round(longest);
+}
+
+/** Polls `predicate` until it returns a truthy value or the deadline passes. */
+export async function waitFor(predicate, { timeoutMs, message, intervalMs = 100 }) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value;
+    } catch (error) { lastError = error; }
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${lastError ? ` (last error: ${lastError.message})` : ""}`);
+    await sleep(intervalMs);
+  }
+}

@@ -1,0 +1,140 @@
+// NATS JetStream's side of bench:compare: 3 nats-server processes (Debian's package) clustered on
+// loopback, file storage in a temp dir, one stream per workload with 3 replicas, driven through
+// the `nats` package: js.publish() awaits each publish ack (pipelined by keeping many in flight),
+// a durable pull consumer (consume()) reads back.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AckPolicy, DeliverPolicy, StorageType, connect } from "nats";
+import { freePort, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stampedPayload, stopServer, waitFor } from "./common.mjs";
+
+const SERVERS = 3;
+const PUBLISH_WINDOW = 4_000; // publishes awaiting their ack at once
+const PUBLISH_TIMEOUT_MS = 30_000;
+const ACK_EVERY = 1_000; // AckPolicy.All: one ack covers every earlier message
+
+export async function startJetStream({ binary = "nats-server" } = {}) {
+  const root = makeTempDir("bench-compare-nats-");
+  const clientPorts = await Promise.all(Array.from({ length: SERVERS }, () => freePort()));
+  const routePorts = await Promise.all(Array.from({ length: SERVERS }, () => freePort()));
+  const servers = [];
+  try {
+    for (let i = 0; i < SERVERS; i++) {
+      const config = join(root, `n${i + 1}.conf`);
+      writeFileSync(config, [
+        `server_name: n${i + 1}`,
+        `listen: 127.0.0.1:${clientPorts[i]}`,
+        `jetstream { store_dir: "${join(root, `n${i + 1}`)}" }`,
+        `cluster { name: bench, listen: 127.0.0.1:${routePorts[i]}, routes: [${routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(", ")}] }`,
+      ].join("\n") + "\n");
+      servers.push(await startServer(binary, ["-c", config], { name: `nats n${i + 1}`, readyLine: "Server is ready" }));
+    }
+  } catch (error) {
+    for (const server of servers) await stopServer(server);
+    removeTempDir(root);
+    throw error;
+  }
+  const driver = new JetStreamDriver(root, servers, clientPorts);
+  try {
+    driver.nc = await connect({ servers: clientPorts.map((p) => `127.0.0.1:${p}`), maxReconnectAttempts: -1 });
+    driver.jsm = await driver.nc.jetstreamManager({ checkAPI: false });
+    // The meta leader must be elected before a stream can be created.
+    await waitFor(async () => (await driver.jsm.getAccountInfo()) !== undefined, { timeoutMs: 30_000, message: "a JetStream meta leader" });
+  } catch (error) {
+    await driver.stop();
+    throw error;
+  }
+  return driver;
+}
+
+class JetStreamDriver {
+  name = "jetstream";
+
+  constructor(root, servers, clientPorts) {
+    this.root = root;
+    this.servers = servers;
+    this.clientPorts = clientPorts;
+  }
+
+  async createStream(name) {
+    await waitFor(() => this.jsm.streams.add({ name, subjects: [name], num_replicas: 3, storage: StorageType.File }), { timeoutMs: 30_000, message: `stream ${name}` });
+    await waitFor(async () => (await this.jsm.streams.info(name)).cluster?.leader, { timeoutMs: 30_000, message: `a leader for stream ${name}` });
+  }
+
+  async produce(stream, count, recordBytes) {
+    await this.createStream(stream);
+    const js = this.nc.jetstream();
+    const payload = Buffer.alloc(recordBytes, 0x61);
+    const started = performance.now();
+    const failed = await pipelined(count, PUBLISH_WINDOW, () => js.publish(stream, payload, { timeout: PUBLISH_TIMEOUT_MS }));
+    const seconds = (performance.now() - started) / 1000;
+    return { records: count - failed, failed, seconds };
+  }
+
+  async consume(stream, count) {
+    const durable = `bench-${stream}`;
+    await this.jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.All, max_ack_pending: 100_000 });
+    const js = this.nc.jetstream();
+    const consumer = await js.consumers.get(stream, durable);
+    const messages = await consumer.consume({ max_messages: 10_000 });
+    let consumed = 0;
+    let started;
+    for await (const message of messages) {
+      if (consumed === 0) started = performance.now();
+      consumed++;
+      if (consumed % ACK_EVERY === 0 || consumed === count) message.ack();
+      if (consumed >= count) break;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    // `break` ended the iterator (return()); awaiting messages.close() after that never resolves.
+    return { records: consumed, seconds };
+  }
+
+  async latency(ratePerSec, seconds, recordBytes) {
+    const stream = "latency";
+    await this.createStream(stream);
+    await this.jsm.consumers.add(stream, { durable_name: "bench-latency", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.New });
+    const js = this.nc.jetstream();
+    const consumer = await js.consumers.get(stream, "bench-latency");
+    const messages = await consumer.consume({ max_messages: 1_000 });
+    const latenciesMs = [];
+    const consumeLoop = (async () => {
+      for await (const message of messages) latenciesMs.push(performance.now() - Buffer.from(message.data.buffer, message.data.byteOffset, 8).readDoubleBE(0));
+    })();
+    let failed = 0;
+    const sent = await paced(ratePerSec, seconds, () => js.publish(stream, stampedPayload(recordBytes), { timeout: PUBLISH_TIMEOUT_MS }).catch(() => { failed++; }));
+    await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "jetstream latency records" }).catch(() => {});
+    messages.stop();
+    await consumeLoop;
+    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs) };
+  }
+
+  /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader, longest gap between acks. */
+  async leaderKillStall(ratePerSec, recordBytes) {
+    const stream = "stall";
+    await this.createStream(stream);
+    const leaderName = (await this.jsm.streams.info(stream)).cluster.leader;
+    const leaderIndex = Number(leaderName.slice(1)) - 1;
+    // A client on the surviving servers: the figure is the stream's failover, not a reconnect.
+    const nc = await connect({ servers: this.clientPorts.filter((_, i) => i !== leaderIndex).map((p) => `127.0.0.1:${p}`), maxReconnectAttempts: -1 });
+    const js = nc.jetstream();
+    const payload = Buffer.alloc(recordBytes, 0x61);
+    const ackTimesMs = [];
+    let failed = 0;
+    const send = () => js.publish(stream, payload, { timeout: 5_000 }).then(() => ackTimesMs.push(performance.now()), () => { failed++; });
+    await paced(ratePerSec, 3, send);
+    const killedAtMs = performance.now();
+    await stopServer(this.servers[leaderIndex], "SIGKILL");
+    await paced(ratePerSec, 12, send);
+    await sleep(5_500); // let the last publishes succeed or time out
+    await nc.close();
+    return { killedServer: leaderName, stallMs: stallMs(ackTimesMs, killedAtMs), acknowledged: ackTimesMs.length, failed };
+  }
+
+  async stop() {
+    if (this.nc) await this.nc.close().catch(() => {});
+    for (const server of this.servers) await stopServer(server);
+    removeTempDir(this.root);
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,137 @@
+// pnpm bench:compare — Tributary side by side with NATS JetStream (3 nodes, R3) and Redis Streams
+// (1 node, AOF everysec), every process on loopback and started by this run, the same workloads
+// through each system's usual Node client:
+//   produce   1,000,000 records of 100 B and 200,000 of 1 KiB, acknowledged after replication
+//   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
+//   latency   end to end at a steady 5,000 records/s for 30 s: p50 / p99 / p99.9
+//   stall     the longest gap between write acknowledgements when the written partition's or
+//             stream's leader is killed -9 (Tributary and JetStream; Redis has no replicas)
+// Systems run one after another (the machine's cores are shared), each stopped before the next.
+// Prints one table with Tributary's ratio to each, and writes it as JSON to
+// test/bench/results/compare-<timestamp>.json and test/bench/results/latest.json.
+//
+// Flags: --quick (1/10 of the records, 10 s of latency), --only tributary,jetstream,redis,
+//   --phases produce,latency,stall (produce includes consume; a partial run still writes JSON),
+//   --session-timeout-ms N (Tributary's broker.session.timeout.ms; default test/support/cluster.ts's),
+//   --profile DIR (Tributary's 100 B produce only, with --cpu-prof on the brokers and the client's
+//   own CPU profile, written to DIR; then `node test/bench/compare/profile-top.mjs DIR`).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { cleanup } from "./common.mjs";
+import { startJetStream } from "./jetstream.mjs";
+import { profileTributaryProduce } from "./profile.mjs";
+import { startRedis } from "./redis.mjs";
+import { formatTable } from "./table.mjs";
+import { startTributary } from "./tributary.mjs";
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string" },
+    phases: { type: "string", default: "produce,latency,stall" },
+    "session-timeout-ms": { type: "string" },
+    profile: { type: "string" },
+  },
+});
+const scale = flags.quick ? 0.1 : 1;
+const workload = {
+  small: { records: Math.round(1_000_000 * scale), recordBytes: 100 },
+  large: { records: Math.round(200_000 * scale), recordBytes: 1024 },
+  latency: { ratePerSec: 5_000, seconds: flags.quick ? 10 : 30, recordBytes: 100 },
+  stall: { ratePerSec: 1_000, recordBytes: 100 },
+};
+const sessionTimeoutMs = flags["session-timeout-ms"] ? Number(flags["session-timeout-ms"]) : undefined;
+const systems = (flags.only ?? "tributary,jetstream,redis").split(",");
+const phases = new Set(flags.phases.split(","));
+
+const log = (message) => console.error(`[bench:compare ${new Date().toISOString().slice(11, 19)}] ${message}`);
+// On a signal, exit at once: the exit hooks (common.mjs, cluster.ts) SIGKILL every PID this run started.
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
+
+async function runSystem(name, start) {
+  log(`${name}: starting`);
+  const driver = await start();
+  const result = { produce: {}, consume: {} };
+  try {
+    for (const [label, spec] of phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : []) {
+      const topic = `produce-${label}`;
+      log(`${name}: producing ${spec.records} x ${spec.recordBytes} B`);
+      const produced = await driver.produce(topic, spec.records, spec.recordBytes);
+      result.produce[label] = { ...produced, recordBytes: spec.recordBytes, recordsPerSec: Math.round(produced.records / produced.seconds), mbPerSec: round1((produced.records * spec.recordBytes) / produced.seconds / 1e6) };
+      log(`${name}: ${result.produce[label].recordsPerSec} records/s; consuming`);
+      const consumed = await driver.consume(topic, spec.records);
+      if (consumed.records < spec.records) throw new Error(`${name}: read back ${consumed.records} of ${spec.records} records from ${topic}`);
+      result.consume[label] = { ...consumed, recordsPerSec: Math.round(consumed.records / consumed.seconds) };
+      log(`${name}: ${result.consume[label].recordsPerSec} records/s read back`);
+    }
+    if (phases.has("latency")) {
+      log(`${name}: latency at ${workload.latency.ratePerSec}/s for ${workload.latency.seconds} s`);
+      result.latency = await driver.latency(workload.latency.ratePerSec, workload.latency.seconds, workload.latency.recordBytes);
+    }
+    if (phases.has("stall") && driver.leaderKillStall) {
+      log(`${name}: killing the leader under writes`);
+      result.stall = await driver.leaderKillStall(workload.stall.ratePerSec, workload.stall.recordBytes);
+    }
+    return result;
+  } finally {
+    await driver.stop();
+    log(`${name}: stopped`);
+  }
+}
+
+const starters = {
+  tributary: () => startTributary({ sessionTimeoutMs }),
+  jetstream: () => startJetStream(),
+  redis: () => startRedis(),
+};
+
+const round1 = (x) => Math.round(x * 10) / 10;
+let exitCode = 0;
+try {
+  if (flags.profile) {
+    await profileTributaryProduce(flags.profile, workload.small, log);
+  } else {
+    const results = {};
+    const unavailable = {};
+    for (const name of systems) {
+      try {
+        results[name] = await runSystem(name, starters[name]);
+        log(`${name}: ${JSON.stringify(results[name])}`);
+      } catch (error) {
+        if (error.code === "ENOENT") {
+          unavailable[name] = `${error.path ?? "binary"} is not installed (apt-get install -y ${name === "redis" ? "redis-server" : "nats-server"})`;
+          log(`${name}: NOT RUN — ${unavailable[name]}`);
+        } else throw error;
+      }
+    }
+    const report = {
+      bench: "compare",
+      at: new Date().toISOString(),
+      quick: flags.quick,
+      machine: { cpus: (await import("node:os")).cpus().length, loadAverage1mAtEnd: round1(loadavg()[0]), node: process.version },
+      workload,
+      settings: {
+        tributary: { brokers: 3, controllers: 1, partitions: 6, replicationFactor: 3, minInsyncReplicas: 2, acks: "all", idempotent: true, brokerSessionTimeoutMs: sessionTimeoutMs ?? 3000 },
+        jetstream: { servers: 3, replicas: 3, storage: "file", publish: "js.publish awaiting PubAck, 4,000 in flight", consumer: "durable pull, AckPolicy.All" },
+        redis: { servers: 1, appendonly: "yes", appendfsync: "everysec", produce: "XADD pipelines of 5,000, 8 in flight", consume: "XREADGROUP COUNT 10000 + XACK" },
+      },
+      unavailable,
+      results,
+    };
+    const table = formatTable(report);
+    console.log(table);
+    report.table = table;
+    const dir = new URL("../results/", import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const json = JSON.stringify(report, null, 2) + "\n";
+    writeFileSync(new URL(`compare-${report.at.replace(/[:.]/g, "-")}.json`, dir), json);
+    writeFileSync(new URL("latest.json", dir), json);
+  }
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

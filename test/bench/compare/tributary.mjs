@@ -1,0 +1,164 @@
+// Tributary's side of bench:compare: 1 controller + 3 brokers as separate processes (through
+// test/support/cluster.ts), driven through the SDK. Topics have 6 partitions, replication
+// factor 3, min.insync.replicas 2; producers use acks=all (idempotent, the SDK's default).
+import { Tributary, serializers } from "../../../packages/client/dist/index.js";
+import { loadClusterSupport } from "./load-cluster.mjs";
+import { paced, percentiles, pipelined, sleep, stallMs, stampedPayload, waitFor } from "./common.mjs";
+
+const PARTITIONS = 6;
+const TOPIC_CONFIGS = { "min.insync.replicas": "2" };
+const BUFFER_MEMORY_BYTES = 128 * 1024 * 1024;
+const CHUNK_RECORDS = 10_000;
+
+export async function startTributary({ sessionTimeoutMs, brokerNodeOptions }) {
+  const { startCluster } = await loadClusterSupport();
+  // NODE_OPTIONS reaches the broker (and controller) processes only while they start.
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  if (brokerNodeOptions) process.env.NODE_OPTIONS = brokerNodeOptions;
+  let cluster;
+  try {
+    cluster = await startCluster({
+      controllers: 1,
+      brokers: 3,
+      controllerOverrides: sessionTimeoutMs ? { "broker.session.timeout.ms": String(sessionTimeoutMs) } : undefined,
+      brokerOverrides: sessionTimeoutMs ? { "broker.session.timeout.ms": String(sessionTimeoutMs) } : undefined,
+    });
+  } finally {
+    if (brokerNodeOptions) {
+      if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = savedNodeOptions;
+    }
+  }
+  const client = new Tributary({ bootstrapServers: cluster.bootstrapServers, clientId: "bench-compare" });
+  const admin = client.admin();
+  try {
+    await waitFor(async () => (await admin.describeCluster()).brokers.filter((b) => !b.fenced).length === 3, { timeoutMs: 30_000, message: "3 unfenced brokers" });
+  } catch (error) {
+    await client.close().catch(() => {});
+    await cluster.stop();
+    throw error;
+  }
+  return new TributaryDriver(cluster, client, admin);
+}
+
+class TributaryDriver {
+  name = "tributary";
+
+  constructor(cluster, client, admin) {
+    this.cluster = cluster;
+    this.client = client;
+    this.admin = admin;
+  }
+
+  async createTopic(topic, partitions = PARTITIONS) {
+    await this.admin.createTopics([{ topic, numPartitions: partitions, replicationFactor: 3, configs: TOPIC_CONFIGS }]);
+  }
+
+  /** `count` records of `recordBytes`, acks=all, sendBatch with up to `outstandingRecords` unacknowledged. */
+  async produce(topic, count, recordBytes) {
+    await this.createTopic(topic);
+    const producer = this.client.producer({
+      keySerializer: serializers.bytes, valueSerializer: serializers.bytes,
+      acks: "all", lingerMs: 5, batchSizeBytes: 262_144, bufferMemoryBytes: BUFFER_MEMORY_BYTES,
+    });
+    const value = Buffer.alloc(recordBytes, 0x61);
+    const chunks = Math.ceil(count / CHUNK_RECORDS);
+    const fullChunk = Array.from({ length: CHUNK_RECORDS }, () => ({ topic, value }));
+    const chunkOf = (i) => (count - i * CHUNK_RECORDS >= CHUNK_RECORDS ? fullChunk : fullChunk.slice(0, count - i * CHUNK_RECORDS));
+    // Outstanding bytes bounded by half the buffer, so sendBatch never waits for buffer space.
+    const window = Math.max(1, Math.floor(BUFFER_MEMORY_BYTES / 2 / (recordBytes + 70) / CHUNK_RECORDS));
+    const started = performance.now();
+    const failed = await pipelined(chunks, window, (i) => producer.sendBatch(chunkOf(i)));
+    await producer.flush();
+    const seconds = (performance.now() - started) / 1000;
+    await producer.close();
+    return { records: count, failedChunks: failed, seconds };
+  }
+
+  /** Reads `count` records back through a consumer group; timed from the first record. */
+  async consume(topic, count) {
+    const consumer = this.client.consumer({
+      groupId: `bench-${topic}`, keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes,
+      autoOffsetReset: "earliest", maxPollRecords: 20_000, fetchMaxBytes: 64 * 1024 * 1024, maxPartitionFetchBytes: 4 * 1024 * 1024,
+    });
+    await consumer.subscribe([topic]);
+    let consumed = 0;
+    const joinDeadline = Date.now() + 60_000;
+    while (consumed === 0) {
+      if (Date.now() > joinDeadline) throw new Error(`tributary: no records from ${topic} within 60 s`);
+      consumed += (await consumer.poll(1000)).length;
+    }
+    const started = performance.now();
+    const deadline = Date.now() + 300_000;
+    while (consumed < count && Date.now() < deadline) consumed += (await consumer.poll(500)).length;
+    const seconds = (performance.now() - started) / 1000;
+    await consumer.close();
+    return { records: consumed, seconds };
+  }
+
+  /** End to end (send -> poll returns it) at a steady rate, lingerMs 0, acks=all. */
+  async latency(ratePerSec, seconds, recordBytes) {
+    const topic = "latency";
+    await this.createTopic(topic);
+    const producer = this.client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
+    const consumer = this.client.consumer({ groupId: "bench-latency", keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes, autoOffsetReset: "latest", fetchMaxWaitMs: 500 });
+    await consumer.subscribe([topic]);
+    await consumer.poll(0); // joined and positioned at the end before the clock starts
+    const latenciesMs = [];
+    let consuming = true;
+    const consumeLoop = (async () => {
+      while (consuming) for (const record of await consumer.poll(100)) latenciesMs.push(performance.now() - record.value.readDoubleBE(0));
+    })();
+    const sent = await paced(ratePerSec, seconds, () => producer.send({ topic, value: stampedPayload(recordBytes) }, () => {}));
+    await producer.flush();
+    await waitFor(() => latenciesMs.length >= sent, { timeoutMs: 10_000, message: "tributary latency records" }).catch(() => {});
+    consuming = false;
+    await consumeLoop;
+    await consumer.close();
+    await producer.close();
+    return { sent, received: latenciesMs.length, ...percentiles(latenciesMs) };
+  }
+
+  /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader, longest gap between acks. */
+  async leaderKillStall(ratePerSec, recordBytes) {
+    const topic = "stall";
+    await this.createTopic(topic, 1);
+    const producer = this.client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
+    const ackTimesMs = [];
+    let failures = 0;
+    const errors = {};
+    const value = Buffer.alloc(recordBytes, 0x61);
+    const send = () => producer.send({ topic, value }, (error) => {
+      if (!error) return void ackTimesMs.push(performance.now());
+      failures++;
+      const kind = `${error.name}: ${error.message.slice(0, 160)}`;
+      errors[kind] = (errors[kind] ?? 0) + 1;
+    });
+    const before = paced(ratePerSec, 3, send);
+    await before;
+    const [description] = await this.admin.describeTopics([topic]);
+    const leader = description.partitions[0].leader;
+    const killedAtMs = performance.now();
+    await this.cluster.kill(leader, "SIGKILL");
+    const afterSeconds = 12;
+    await paced(ratePerSec, afterSeconds, send);
+    // Whatever is still unacknowledged now is not waited for (delivery.timeout.ms is minutes).
+    await producer.close({ timeoutMs: 5000 }).catch(() => {});
+    return { killedBroker: leader, stallMs: stallMs(ackTimesMs, killedAtMs), acknowledged: ackTimesMs.length, failed: failures, errors, leaderAfter: await this.leaderOf(topic).catch(() => null) };
+  }
+
+  async leaderOf(topic) {
+    const [description] = await this.admin.describeTopics([topic]);
+    return description.partitions[0];
+  }
+
+  /** SIGTERM every broker (a profiled process writes its profile on a clean exit). */
+  async stopBrokersGracefully() {
+    for (const broker of this.cluster.brokers) await this.cluster.kill(broker.nodeId, "SIGTERM");
+  }
+
+  async stop() {
+    await this.client.close().catch(() => {});
+    await this.cluster.stop();
+  }
+}
