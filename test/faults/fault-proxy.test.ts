@@ -95,3 +95,17 @@ it("names the process that opened a connection, and cuts only that source", asyn
     proc.kill("SIGKILL");
   }
 });
+
+it("a pair cut twice by overlapping faults stays cut until both heal", async () => {
+  network.cut("client", "echo", "reset");
+  network.cut("client", "echo", "reset");
+  network.heal("client", "echo");
+  const socket = await connect().catch(() => undefined);
+  if (socket) await new Promise((resolve) => socket.once("close", resolve));
+  expect(network.activeCuts()).toEqual(["client>echo:reset"]);
+  network.heal("client", "echo");
+  expect(network.activeCuts()).toEqual([]);
+  const again = await connect();
+  expect(await roundTrip(again, "healed")).toBe("healed");
+  again.destroy();
+});

@@ -26,6 +26,8 @@ interface Link {
 
 export class Network {
   private readonly cuts = new Map<string, CutMode>();
+  /** How many faults hold each pair cut now: two overlapping faults may cut the same pair. */
+  private readonly cutHolds = new Map<string, number>();
   private readonly links = new Set<Link>();
   private readonly proxies: FaultProxy[] = [];
   connectionsBySource = new Map<string, number>();
@@ -34,17 +36,27 @@ export class Network {
 
   /** Cuts source → destination (one direction; call twice for both). */
   cut(source: string, destination: string, mode: CutMode): void {
-    this.cuts.set(`${source}>${destination}`, mode);
+    const pair = `${source}>${destination}`;
+    this.cuts.set(pair, mode);
+    this.cutHolds.set(pair, (this.cutHolds.get(pair) ?? 0) + 1);
     for (const link of this.links) if (link.source === source && link.destination === destination) this.apply(link);
   }
 
   heal(source: string, destination: string): void {
-    this.cuts.delete(`${source}>${destination}`);
+    const pair = `${source}>${destination}`;
+    const holds = (this.cutHolds.get(pair) ?? 0) - 1;
+    if (holds > 0) {
+      this.cutHolds.set(pair, holds);
+      return;
+    }
+    this.cutHolds.delete(pair);
+    this.cuts.delete(pair);
     for (const link of this.links) if (link.source === source && link.destination === destination) this.apply(link);
   }
 
   healAll(): void {
     this.cuts.clear();
+    this.cutHolds.clear();
     for (const link of this.links) this.apply(link);
   }
 

@@ -26,11 +26,14 @@ export class LeaderLedger {
   /** term → leader id → where it was seen */
   readonly leaders = new Map<number, Map<number, string>>();
   readonly violations: Violation[] = [];
+  /** The leader of the highest term seen so far. */
+  latest: { term: number; leaderId: number } | undefined;
 
   constructor(private readonly history: History) {}
 
   observe(term: number, leaderId: number, source: string): void {
     if (!Number.isSafeInteger(term) || leaderId <= 0) return;
+    if (!this.latest || term > this.latest.term) this.latest = { term, leaderId };
     let byLeader = this.leaders.get(term);
     if (!byLeader) this.leaders.set(term, (byLeader = new Map()));
     if (byLeader.has(leaderId)) return;
@@ -95,6 +98,8 @@ export interface Observers {
   leaders: LeaderLedger;
   hws: HighWatermarkLedger;
   quorumPolls(): number;
+  /** Node names leading now, as last observed: the active controller and partition leaders. */
+  leaderNames(): string[];
   stop(): void;
 }
 
@@ -104,6 +109,7 @@ export function startObservers(cluster: FaultCluster, topic: string, partitions:
   const controllerClients = new Map(cluster.controllers.map((c) => [c.name, new v1.Controller(c.directAddress, grpc.credentials.createInsecure())]));
   const brokerClients = new Map<string, RawBrokerClient>(cluster.brokers.map((b) => [b.name, connectBroker(b.directAddress, 1_000)]));
   let polls = 0;
+  const partitionLeaders = new Map<number, string>();
   let stopped = false;
   const pollQuorum = async () => {
     await Promise.all(cluster.controllers.map((c) => new Promise<void>((resolve) => {
@@ -132,7 +138,10 @@ export function startObservers(cluster: FaultCluster, topic: string, partitions:
         // An answer that raced a restart belongs to the old process; drop it.
         if (b.incarnation !== incarnation) return;
         for (const p of response.topics[0]?.partitions ?? []) {
-          if (errorCode(p.error) === "NONE") hws.observeLeader(b, `${topic}-${p.partition}`, Number(p.offset));
+          if (errorCode(p.error) === "NONE") {
+            hws.observeLeader(b, `${topic}-${p.partition}`, Number(p.offset));
+            partitionLeaders.set(p.partition, b.name);
+          }
         }
       } catch {
         // Down, stalled or cut: nothing observed.
@@ -159,6 +168,12 @@ export function startObservers(cluster: FaultCluster, topic: string, partitions:
   return {
     leaders, hws,
     quorumPolls: () => polls,
+    leaderNames() {
+      const names = new Set(partitionLeaders.values());
+      const controller = cluster.controllers.find((c) => c.nodeId === leaders.latest?.leaderId);
+      if (controller) names.add(controller.name);
+      return [...names];
+    },
     stop() {
       stopped = true;
       void running.then(() => {

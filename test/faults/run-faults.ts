@@ -61,7 +61,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await waitFor(() => acked() >= 200, { timeoutMs: 30_000, message: "the workload acknowledged before any fault" });
     progress(`seed ${options.seed}: workload running, nemesis for ${Math.round(options.durationMs / 1000)} s; history in ${history.file}`);
     history.add("nemesis-start", { acked: acked() });
-    report.nemesis = await runNemesis(cluster, { seed: options.seed, durationMs: options.durationMs, history, shouldStop: () => leaders.violations.length > 0 });
+    report.nemesis = await runNemesis(cluster, { seed: options.seed, durationMs: options.durationMs, history, leaders: () => observers?.leaderNames() ?? [], shouldStop: () => leaders.violations.length > 0 });
     if (report.nemesis.restartFailures > 0) report.failures.push(`${report.nemesis.restartFailures} node restart(s) after kill -9 failed (see history)`);
     history.add("heal", { acked: acked() });
     await healEverything(cluster, history);
@@ -145,7 +145,7 @@ export function formatReport(report: FaultRunReport): string {
   const n = report.nemesis;
   const lines = [
     `fault run, seed ${report.seed}: ${report.failures.length === 0 ? "PASSED" : `FAILED (${report.failures.length} failure(s))`}`,
-    n ? `faults survived: kill -9 brokers ${n.kill.broker}, controllers ${n.kill.controller}; SIGSTOP brokers ${n.pause.broker}, controllers ${n.pause.controller}; pair cuts ${n["cut-pair"]}; isolations ${n.isolate}` : "nemesis did not run",
+    n ? `faults survived: kill -9 brokers ${n.kill.broker}, controllers ${n.kill.controller}; SIGSTOP brokers ${n.pause.broker}, controllers ${n.pause.controller}; pair cuts ${n["cut-pair"]}; isolations ${n.isolate}; rounds with two faults at once ${n.concurrentRounds}` : "nemesis did not run",
     report.check ? `records: ${report.check.stats.acked} acknowledged, ${report.check.stats.logRecords} in the log, ${report.check.stats.uncertain} unacknowledged (${report.check.stats.uncertainPresent} of them in the log); groups saw ${JSON.stringify(report.check.stats.seenByGroups)}` : "no check",
     `controller terms observed ${report.terms}, DescribeQuorum answers ${report.quorumPolls}, high-watermark observations ${report.hwObservations}`,
     `producer errors ${JSON.stringify(report.producerErrors)}, consumer errors ${JSON.stringify(report.groupErrors)}`,
