@@ -4,6 +4,7 @@
 // Reads that any controller can answer (the metadata stream, DescribeQuorum) use `anyClient`.
 import * as grpc from "@grpc/grpc-js";
 import { TributaryError, errorCodeOf, tributaryV1, type QuorumVoter, type v1 } from "@tributary/protocol";
+import { COMMON_GRPC_OPTIONS } from "./grpc-options.js";
 
 type ControllerMethods = {
   RegisterBroker: [v1.RegisterBrokerRequest, v1.RegisterBrokerResponse__Output];
@@ -59,6 +60,7 @@ export class ControllerClient {
       const Ctor = tributaryV1().Controller;
       const max = this.options.maxMessageBytes ?? 256 * 1024 * 1024;
       client = new Ctor(address, grpc.credentials.createInsecure(), {
+        ...COMMON_GRPC_OPTIONS,
         "grpc.max_receive_message_length": max,
         "grpc.max_send_message_length": max,
         "grpc.initial_reconnect_backoff_ms": 100,

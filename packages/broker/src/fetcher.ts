@@ -10,7 +10,7 @@ import { addressOf } from "./controller-client.js";
 import type { Partition } from "./partition.js";
 import { truncationOffset } from "./partition-state.js";
 import type { FollowerFetchers } from "./replica-manager.js";
-import { FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
+import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
 
 export interface FetcherSettings {
   brokerId: number;
@@ -45,6 +45,7 @@ class ReplicaFetcher {
 
   constructor(readonly leaderId: number, readonly address: string, private readonly settings: FetcherSettings) {
     this.client = new (tributaryV1().Broker)(address, grpc.credentials.createInsecure(), {
+      ...COMMON_GRPC_OPTIONS,
       "grpc.max_receive_message_length": settings.maxMessageBytes,
       "grpc.max_send_message_length": settings.maxMessageBytes,
       "grpc.initial_reconnect_backoff_ms": 100,

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { AdminService } from "./admin-service.js";
 import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
-import { FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
+import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
 import { handleProduce } from "./produce-handler.js";
@@ -31,6 +31,7 @@ export class BrokerServer {
 
   constructor(private readonly services: BrokerServices, private readonly log: Logger, maxMessageBytes: number) {
     this.server = new grpc.Server({
+      ...COMMON_GRPC_OPTIONS,
       "grpc.max_receive_message_length": maxMessageBytes,
       "grpc.max_send_message_length": -1,
       "grpc.max_concurrent_streams": services.ctx.limits.maxConcurrentRequests,

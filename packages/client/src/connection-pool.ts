@@ -39,6 +39,8 @@ export class ConnectionPool {
       "grpc.max_reconnect_backoff_ms": 1_000,
       "grpc.keepalive_time_ms": 10_000,
       "grpc.keepalive_timeout_ms": 5_000,
+      // Channelz keeps per-call counters and traces nobody reads here: measurable CPU per call in profiles.
+      "grpc.enable_channelz": 0,
     };
     const credentials = grpc.credentials.createInsecure();
     const broker = new v1ns.Broker(address, credentials, channelOptions);
