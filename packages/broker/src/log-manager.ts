@@ -58,6 +58,8 @@ class StorageReplicaLog implements ReplicaLog {
   readonly checkpointedHighWatermark: number;
   private logAppendTime: boolean;
   private compacting = false;
+  /** What this process last wrote to the HW checkpoint file (undefined: not written yet). */
+  private lastWrittenHighWatermark: number | undefined;
 
   constructor(readonly name: string, private readonly log: PartitionLog, topicConfig: TopicConfigValues, private readonly logger: Logger) {
     this.checkpointedHighWatermark = log.readHighWatermarkCheckpoint() ?? 0;
@@ -114,7 +116,12 @@ class StorageReplicaLog implements ReplicaLog {
   }
 
   checkpointHighWatermark(highWatermark: number): void {
-    this.log.checkpointHighWatermark(Math.min(highWatermark, this.log.logEndOffset));
+    const value = Math.min(highWatermark, this.log.logEndOffset);
+    // The checkpoint task visits every partition (the 50 offsets partitions too) every few
+    // seconds; rewriting files whose value did not move blocked the event loop for tens of ms.
+    if (value === this.lastWrittenHighWatermark) return;
+    this.log.checkpointHighWatermark(value);
+    this.lastWrittenHighWatermark = value;
   }
 
   runMaintenance(highWatermark: number): void {
