@@ -46,6 +46,15 @@ export function registerBroker(ctx: ControllerContext, request: v1.RegisterBroke
     fail("INCONSISTENT_CLUSTER_ID", `broker ${request.brokerId} belongs to cluster ${request.clusterId}, but this is cluster ${image.clusterId}`);
   }
   if (!Number.isSafeInteger(request.brokerId) || request.brokerId < 0) fail("INVALID_REQUEST", `broker id ${request.brokerId} is not a non-negative integer`);
+  // Every endpoint lands in the metadata image that clients dial: a broker with no endpoint, or one
+  // on port 70000, could be unfenced and given leaderships nobody can reach (and Node's net.connect
+  // throws on an out-of-range port instead of failing the connection).
+  if (request.listeners.length === 0) fail("INVALID_REQUEST", `broker ${request.brokerId} registered no listener`);
+  for (const l of request.listeners) {
+    if (l.host === "" || !Number.isInteger(l.port) || l.port < 1 || l.port > 65_535) {
+      fail("INVALID_REQUEST", `broker ${request.brokerId} listener "${l.host}:${l.port}" needs a host and a port in 1..65535`);
+    }
+  }
   const existing = image.brokers.get(request.brokerId);
   if (existing && !existing.fenced) {
     if (existing.incarnationId !== request.incarnationId && ctx.liveness.isAlive(request.brokerId, nowMs)) {

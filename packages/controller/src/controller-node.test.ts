@@ -73,7 +73,7 @@ describe("controller node on a single-voter quorum", () => {
     const storage = new MemoryRaftStorage();
     const first = await startNode(storage, 4);
     expect(first.node.isActive()).toBe(true);
-    const reg = await first.node.write((c, now) => c.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "i" }), now));
+    const reg = await first.node.write((c, now) => c.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "i", listeners: [{ host: "127.0.0.1", port: 9092 }] }), now));
     expect(reg.ok).toBe(true);
     const epoch = reg.ok ? String(reg.response.brokerEpoch) : "";
     const beat = await first.node.write((c, now) => c.brokerHeartbeat(request("BrokerHeartbeatRequest", { brokerId: 1, brokerEpoch: epoch, currentMetadataOffset: epoch }), now));

@@ -135,13 +135,26 @@ describe("broker registration and heartbeats", () => {
   it("refuses a second live process with the same id, and another cluster's broker", () => {
     const h = new ControllerHarness();
     h.startBrokers([1]);
-    const dup = h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "other" }), h.nowMs));
+    const dup = h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "other", listeners: [{ host: "127.0.0.1", port: 9093 }] }), h.nowMs));
     expect(code(dup.error)).toBe("DUPLICATE_BROKER_REGISTRATION");
     const foreign = h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId: 2, clusterId: "another" }), h.nowMs));
     expect(code(foreign.error)).toBe("INCONSISTENT_CLUSTER_ID");
     h.advance(10_000);
-    const later = h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "other" }), h.nowMs));
+    const later = h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId: 1, incarnationId: "other", listeners: [{ host: "127.0.0.1", port: 9093 }] }), h.nowMs));
     expect(code(later.error)).toBe("NONE");
+  });
+
+  it("refuses a registration without a reachable endpoint (no listener, empty host, port outside 1..65535)", () => {
+    const h = new ControllerHarness();
+    const register = (brokerId: number, listeners: Array<{ host: string; port: number }>) =>
+      h.commit(h.controller.registerBroker(request("RegisterBrokerRequest", { brokerId, incarnationId: `i-${brokerId}`, listeners }), h.nowMs));
+    expect(code(register(1, []).error)).toBe("INVALID_REQUEST");
+    expect(code(register(2, [{ host: "127.0.0.1", port: 70_000 }]).error)).toBe("INVALID_REQUEST");
+    expect(code(register(3, [{ host: "127.0.0.1", port: 0 }]).error)).toBe("INVALID_REQUEST");
+    expect(code(register(4, [{ host: "", port: 9092 }]).error)).toBe("INVALID_REQUEST");
+    expect(code(register(5, [{ host: "127.0.0.1", port: 9092 }, { host: "127.0.0.1", port: -1 }]).error)).toBe("INVALID_REQUEST");
+    expect([...h.committed.brokers.keys()]).toEqual([]);
+    expect(code(register(6, [{ host: "127.0.0.1", port: 65_535 }]).error)).toBe("NONE");
   });
 
   it("a restarted broker gives up its leaderships and ISR places", () => {
