@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { connectBroker, createTopic, errorCode, partitionMetadata, protocol, type RawBrokerClient } from "../support/raw-client.js";
 import { produceValues, readPartition } from "../support/records.js";
-import { namedHostileBatches, randomHostileBatches, undecompressableBatch, validBatch } from "./hostile-batches.js";
+import { garbageRecordsBatch, namedHostileBatches, randomHostileBatches, undecompressableBatch, validBatch } from "./hostile-batches.js";
 import { grpc, grpcFrame, healthCheck, isRunning, rawHttp2, rawTcp, rawUnary, rssBytes, type Outcome } from "./raw-grpc.js";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -261,6 +261,14 @@ describe("known broker bugs (it.fails until fixed)", () => {
     await createTopic(broker, "fuzz-poison", 1, 1);
     await cluster.waitFor(async () => ((await partitionMetadata(broker, "fuzz-poison", 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
     const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: "fuzz-poison", partitions: [{ partition: 0, records: undecompressableBatch() }] }] });
+    expect(errorCode(response.topics[0]?.partitions[0]?.error)).not.toBe("NONE");
+  });
+
+  // BUG (same cause): an uncompressed batch whose record bytes are garbage, under a consistent
+  // header and a correct CRC, is appended too; consumers then fail to decode it.
+  it.fails("refuses an uncompressed batch whose records do not decode (CORRUPT_MESSAGE)", async () => {
+    await cluster.waitFor(async () => ((await partitionMetadata(broker, "fuzz-poison", 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
+    const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: "fuzz-poison", partitions: [{ partition: 0, records: garbageRecordsBatch() }] }] });
     expect(errorCode(response.topics[0]?.partitions[0]?.error)).not.toBe("NONE");
   });
 

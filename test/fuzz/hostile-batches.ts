@@ -2,7 +2,7 @@
 // bytes a broker must check (magic, CRC, the CRC-covered body, the length field), so none of
 // them can be a valid batch by accident; the "resealed" ones carry a correct CRC over absurd
 // header values, so only the broker's own validation (not the checksum) can refuse them.
-import { BatchField, crc32cOf, encodeBatch } from "../../packages/records/dist/index.js";
+import { BATCH_HEADER_BYTES, BatchField, crc32cOf, encodeBatch } from "../../packages/records/dist/index.js";
 import { Random } from "../faults/history.js";
 
 export interface HostileBatch {
@@ -64,6 +64,13 @@ export function namedHostileBatches(): HostileBatch[] {
 export function undecompressableBatch(): Buffer {
   const batch = validBatch(["a", "b", "c"]);
   batch.writeInt16BE(1, BatchField.attributes);
+  return reseal(batch);
+}
+
+/** An uncompressed batch whose record bytes are garbage, with a correct CRC and a consistent header. */
+export function garbageRecordsBatch(): Buffer {
+  const batch = validBatch(["aaaa", "bbbb", "cccc"]);
+  batch.fill(0xff, BATCH_HEADER_BYTES);
   return reseal(batch);
 }
 
