@@ -19,6 +19,7 @@ export const PARTITIONS = 4;
 export interface FaultRunOptions {
   seed: number;
   durationMs: number;
+  acks?: "all" | "1";
   progress?: (line: string) => void;
 }
 
@@ -55,7 +56,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
     await waitFor(async () => (await admin.admin().describeCluster()).brokers.filter((b) => !b.fenced).length === 3, { timeoutMs: 30_000, message: "3 unfenced brokers" });
     await admin.admin().createTopics([{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" } }]);
     observers = startObservers(cluster, TOPIC, PARTITIONS, history, leaders);
-    workload = startWorkload({ bootstrapServers: cluster.bootstrapServers, topic: TOPIC, partitions: PARTITIONS, producers: 3, groups: 2, membersPerGroup: 2, seed: options.seed, history });
+    workload = startWorkload({ bootstrapServers: cluster.bootstrapServers, topic: TOPIC, partitions: PARTITIONS, producers: 3, groups: 2, membersPerGroup: 2, seed: options.seed, history, ...(options.acks ? { acks: options.acks } : {}) });
     const w = workload;
     const acked = () => w.producers.reduce((n, p) => n + p.acked.length, 0);
     await waitFor(() => acked() >= 200, { timeoutMs: 30_000, message: "the workload acknowledged before any fault" });

@@ -43,6 +43,8 @@ export interface WorkloadOptions {
   membersPerGroup: number;
   seed: number;
   history: History;
+  /** "all" (the suite's setting); "1" only to show that the checker catches what acks=1 loses. */
+  acks?: "all" | "1";
 }
 
 const count = (map: Map<string, number>, error: unknown) => {
@@ -66,7 +68,7 @@ export function startWorkload(options: WorkloadOptions): Workload {
     producers.push(ledger);
     const producer: Producer<string | null, string> = newClient(`fault-producer-${i}`).producer({
       keySerializer: serializers.string, valueSerializer: serializers.string,
-      acks: "all", idempotent: true, maxInFlight: 5, lingerMs: 2, requestTimeoutMs: 5_000, deliveryTimeoutMs: 30_000,
+      ...(options.acks === "1" ? { acks: 1 as const, idempotent: false } : { acks: "all" as const, idempotent: true }), maxInFlight: 5, lingerMs: 2, requestTimeoutMs: 5_000, deliveryTimeoutMs: 30_000,
     });
     const sequences = new Array<number>(options.partitions).fill(0);
     loops.push((async () => {
