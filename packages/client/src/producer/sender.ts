@@ -2,6 +2,7 @@
 // broker in one Produce call (up to maxInFlight calls per broker), and settles, retries or fails
 // them from the answer. One timer (the next linger end, retry backoff or expiry) and one
 // setImmediate wake-up drive it; nothing here is per record.
+import type * as grpc from "@grpc/grpc-js";
 import type { v1 } from "@tributary/protocol";
 import { int64ToBigInt, int64ToNumber } from "@tributary/protocol";
 import { encodeBatch } from "@tributary/records";
@@ -14,6 +15,7 @@ import type { ProducerBatch } from "./batch.js";
 import { type IdempotenceState } from "./idempotence.js";
 import type { ResolvedProducerOptions } from "./types.js";
 import { partitionKey } from "./accumulator.js";
+import { encodeProduceRequest, type ProduceRequestParts } from "./produce-request-codec.js";
 
 export interface SenderHooks {
   /** A batch is settled for good: give its memory back and wake blocked sends. */
@@ -213,22 +215,19 @@ export class Sender {
       else list.push(batch);
       if (this.idempotence !== undefined) this.idempotence.onSent(partitionKey(batch.topic, batch.partition), batch);
     }
-    const request: v1.ProduceRequest = {
+    const request: ProduceRequestParts = {
       acks: this.options.acks,
       timeoutMs: this.options.requestTimeoutMs,
       transactionalId: "",
       topics: [...topics].map(([name, partitions]) => ({
         name,
-        partitions: [...partitions].map(([partition, list]) => ({
-          partition,
-          records: list.length === 1 ? list[0]!.encoded! : Buffer.concat(list.map((b) => b.encoded!)),
-        })),
+        partitions: [...partitions].map(([partition, list]) => ({ partition, batches: list.map((b) => b.encoded!) })),
       })),
     };
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     const stubs = this.cluster.stubs(node.address);
     // The call's deadline leaves the broker its own timeout plus a margin to answer it.
-    unary<v1.ProduceResponse__Output>((o, cb) => stubs.broker.Produce(request, o, cb), this.options.requestTimeoutMs + 5_000, `Produce to broker ${nodeId}`).then(
+    unary<v1.ProduceResponse__Output>((o, cb) => produceCall(stubs.broker, request, o, cb), this.options.requestTimeoutMs + 5_000, `Produce to broker ${nodeId}`).then(
       (response) => this.onProduceResponse(nodeId, topics, response),
       (error: unknown) => this.onProduceFailure(nodeId, batches, asTributaryError(error)),
     );
@@ -347,4 +346,12 @@ export class Sender {
     batch.fail(error);
     this.hooks.onBatchDone(batch);
   }
+}
+
+/** A Produce call whose request is serialized by encodeProduceRequest (each batch copied once). */
+function produceCall(client: v1.BrokerClient, request: ProduceRequestParts, options: grpc.CallOptions, callback: grpc.requestCallback<v1.ProduceResponse__Output>): grpc.ClientUnaryCall {
+  const definition = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service["Produce"];
+  if (definition === undefined) throw new Error("the Broker service has no Produce method: a protocol package mismatch");
+  const deserialize = definition.responseDeserialize as (bytes: Buffer) => v1.ProduceResponse__Output;
+  return client.makeUnaryRequest(definition.path, encodeProduceRequest, deserialize, request, options, callback);
 }
