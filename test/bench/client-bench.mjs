@@ -13,9 +13,9 @@
 //      BENCH_LATENCY_ACKS ("all"), BENCH_DEBUG (producer metrics every second). Profile with
 //      `node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/client-bench.mjs`.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tributary, serializers } from "../../packages/client/dist/index.js";
 
@@ -94,6 +94,15 @@ const cpuSeconds = (start) => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
 };
+// The brokers' CPU (user+system, from /proc) beside this process's: CPU-seconds per million
+// records is the figure that holds when other work shares the machine; records/s does not.
+const brokerPids = children.slice(1).map((c) => c.pid);
+const brokerCpuSeconds = () => brokerPids.reduce((sum, pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+}, 0);
+const perMillion = (seconds, records) => (records > 0 ? Math.round((seconds / records) * 1e6 * 10) / 10 : null);
+const loadAtStart = loadavg()[0];
 
 // ---- producer: sendBatch, pipelined -------------------------------------------------------
 const value = Buffer.alloc(RECORD_BYTES, 0x61);
@@ -117,6 +126,7 @@ let produceErrors = 0;
   let running = true;
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  var producerBrokerCpuStart = brokerCpuSeconds();
   const loops = Array.from({ length: Math.max(1, Math.round(OUTSTANDING / CHUNK)) }, async () => {
     while (running) {
       try {
@@ -134,6 +144,7 @@ let produceErrors = 0;
   clearInterval(progress);
   var producerSeconds = (performance.now() - started) / 1000;
   var producerCpuSeconds = cpuSeconds(cpuStart);
+  var producerBrokerCpuSeconds = brokerCpuSeconds() - producerBrokerCpuStart;
 }
 
 // ---- producer: send() with a promise per record ------------------------------------------
@@ -175,11 +186,13 @@ let consumed = 0;
   }
   const started = performance.now();
   const cpuStart = process.cpuUsage();
+  var consumerBrokerCpuStart = brokerCpuSeconds();
   const fromConsumed = consumed;
   const deadline = Date.now() + 120_000;
   while (consumed < totalInTopic && Date.now() < deadline) consumed += (await consumer.poll(500)).length;
   var consumerSeconds = (performance.now() - started) / 1000;
   var consumerCpuSeconds = cpuSeconds(cpuStart);
+  var consumerBrokerCpuSeconds = brokerCpuSeconds() - consumerBrokerCpuStart;
   var consumerRecords = consumed - fromConsumed;
 }
 await consumer.close();
@@ -203,6 +216,8 @@ let latencySent = 0;
     }
   })();
   const started = performance.now();
+  var latencyCpuStart = process.cpuUsage();
+  var latencyBrokerCpuStart = brokerCpuSeconds();
   const end = started + LATENCY_SECONDS * 1000;
   while (performance.now() < end) {
     const due = Math.floor(((performance.now() - started) / 1000) * RATE);
@@ -221,6 +236,8 @@ let latencySent = 0;
   while (latenciesMs.length < latencySent && Date.now() < deadline) await sleep(20);
   consuming = false;
   await consumeLoop;
+  var latencyCpuSeconds = cpuSeconds(latencyCpuStart);
+  var latencyBrokerCpuSeconds = brokerCpuSeconds() - latencyBrokerCpuStart;
 }
 await latencyConsumer.close();
 await latencyProducer.close();
@@ -237,6 +254,7 @@ console.log(JSON.stringify({
   partitions: PARTITIONS,
   replicationFactor: 3,
   recordBytes: RECORD_BYTES,
+  loadAverage1m: { start: Math.round(loadAtStart * 100) / 100, end: Math.round(loadavg()[0] * 100) / 100 },
   producer: {
     acks: "all",
     idempotent: true,
@@ -246,12 +264,16 @@ console.log(JSON.stringify({
     recordsPerSec: Math.round(produced / producerSeconds),
     errors: produceErrors,
     clientCpuRecordsPerSec: Math.round(produced / producerCpuSeconds),
+    brokersCpuSecPerMRecords: perMillion(producerBrokerCpuSeconds, produced),
+    clientCpuSecPerMRecords: perMillion(producerCpuSeconds, produced),
     sendPerRecordPromiseRecordsPerSec: Math.round(sentOne / sendSeconds),
     sendClientCpuRecordsPerSec: Math.round(sentOne / sendCpuSeconds),
   },
   consumer: {
     recordsPerSec: Math.round(consumerRecords / consumerSeconds),
     clientCpuRecordsPerSec: Math.round(consumerRecords / consumerCpuSeconds),
+    brokersCpuSecPerMRecords: perMillion(consumerBrokerCpuSeconds, consumerRecords),
+    clientCpuSecPerMRecords: perMillion(consumerCpuSeconds, consumerRecords),
     readBack: consumed,
     expected: totalInTopic,
   },
@@ -266,6 +288,8 @@ console.log(JSON.stringify({
     p99Ms: percentile(99),
     produceAckP50Ms: percentileOf(ackLatenciesMs, 50),
     produceAckP99Ms: percentileOf(ackLatenciesMs, 99),
+    brokersCpuSecPerMRecords: perMillion(latencyBrokerCpuSeconds, latencySent),
+    clientCpuSecPerMRecords: perMillion(latencyCpuSeconds, latencySent),
     maxMs: latenciesMs.length === 0 ? null : Math.round(latenciesMs[latenciesMs.length - 1] * 100) / 100,
   },
 }));
