@@ -131,17 +131,14 @@ export function percentiles(valuesMs) {
 export const round2 = (x) => Math.round(x * 100) / 100;
 
 /**
- * The write stall around a leader kill: the longest gap between consecutive acknowledgements
- * from one second before the kill to the end of the run (writes keep being offered at a steady
- * rate throughout, so a gap is time in which no write could be acknowledged).
+ * The write stall of a leader kill: from the kill until the first write sent after it is
+ * acknowledged (writes are offered at a steady rate throughout). `acks` holds [sentAtMs, ackedAtMs]
+ * pairs; null when no write sent after the kill was acknowledged (writes never resumed).
  */
-export function stallMs(ackTimesMs, killedAtMs) {
-  const times = ackTimesMs.filter((t) => t >= killedAtMs - 1000).sort((a, b) => a - b);
-  if (times.length === 0 || times[times.length - 1] < killedAtMs) return null; // never resumed
-  let longest = 0;
-  let previous = Math.min(times[0], killedAtMs);
-  for (const t of times) { longest = Math.max(longest, t - previous); previous = t; }
-  return Math.round(longest);
+export function stallMs(acks, killedAtMs) {
+  let firstAckedAtMs = Infinity;
+  for (const [sentAtMs, ackedAtMs] of acks) if (sentAtMs >= killedAtMs && ackedAtMs < firstAckedAtMs) firstAckedAtMs = ackedAtMs;
+  return firstAckedAtMs === Infinity ? null : Math.round(firstAckedAtMs - killedAtMs);
 }
 
 /** Polls `predicate` until it returns a truthy value or the deadline passes. */

@@ -108,7 +108,7 @@ class JetStreamDriver {
     return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs) };
   }
 
-  /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader, longest gap between acks. */
+  /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader: how long until publishes are acknowledged again. */
   async leaderKillStall(ratePerSec, recordBytes) {
     const stream = "stall";
     await this.createStream(stream);
@@ -118,16 +118,20 @@ class JetStreamDriver {
     const nc = await connect({ servers: this.clientPorts.filter((_, i) => i !== leaderIndex).map((p) => `127.0.0.1:${p}`), maxReconnectAttempts: -1 });
     const js = nc.jetstream();
     const payload = Buffer.alloc(recordBytes, 0x61);
-    const ackTimesMs = [];
+    const acks = [];
     let failed = 0;
-    const send = () => js.publish(stream, payload, { timeout: 5_000 }).then(() => ackTimesMs.push(performance.now()), () => { failed++; });
+    const send = () => {
+      const sentAtMs = performance.now();
+      js.publish(stream, payload, { timeout: 5_000 }).then(() => acks.push([sentAtMs, performance.now()]), () => { failed++; });
+    };
     await paced(ratePerSec, 3, send);
     const killedAtMs = performance.now();
     await stopServer(this.servers[leaderIndex], "SIGKILL");
-    await paced(ratePerSec, 12, send);
+    const afterKillSeconds = 12;
+    await paced(ratePerSec, afterKillSeconds, send);
     await sleep(5_500); // let the last publishes succeed or time out
     await nc.close();
-    return { killedServer: leaderName, stallMs: stallMs(ackTimesMs, killedAtMs), acknowledged: ackTimesMs.length, failed };
+    return { killedServer: leaderName, afterKillSeconds, stallMs: stallMs(acks, killedAtMs), acknowledged: acks.length, failed };
   }
 
   async stop() {

@@ -4,8 +4,9 @@
 //   produce   1,000,000 records of 100 B and 200,000 of 1 KiB, acknowledged after replication
 //   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
 //   latency   end to end at a steady 5,000 records/s for 30 s: p50 / p99 / p99.9
-//   stall     the longest gap between write acknowledgements when the written partition's or
-//             stream's leader is killed -9 (Tributary and JetStream; Redis has no replicas)
+//   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
+//             time from the kill until a write sent after it is acknowledged (Tributary and
+//             JetStream; Redis has no replicas)
 // Systems run one after another (the machine's cores are shared), each stopped before the next.
 // Prints one table with Tributary's ratio to each, and writes it as JSON to
 // test/bench/results/compare-<timestamp>.json and test/bench/results/latest.json.
@@ -116,6 +117,7 @@ try {
         jetstream: { servers: 3, replicas: 3, storage: "file", publish: "js.publish awaiting PubAck, 4,000 in flight", consumer: "durable pull, AckPolicy.All" },
         redis: { servers: 1, appendonly: "yes", appendfsync: "everysec", produce: "XADD pipelines of 5,000, 8 in flight", consume: "XREADGROUP COUNT 10000 + XACK" },
       },
+      stallDefinition: "writes offered at 1,000/s to a 1-partition topic / R3 stream; kill -9 its leader; ms from the kill until a write sent after it is acknowledged (null: none within afterKillSeconds)",
       unavailable,
       results,
     };

@@ -10,7 +10,7 @@ const ROWS = [
   { label: "e2e latency p50 (ms)", better: "lower", get: (r) => r.latency?.p50Ms },
   { label: "e2e latency p99 (ms)", better: "lower", get: (r) => r.latency?.p99Ms },
   { label: "e2e latency p99.9 (ms)", better: "lower", get: (r) => r.latency?.p999Ms },
-  { label: "write stall, leader kill -9 (ms)", better: "lower", get: (r) => r.stall?.stallMs },
+  { label: "write stall, leader kill -9 (ms)", better: "lower", get: (r) => (r.stall ? r.stall.stallMs ?? `none acked in ${r.stall.afterKillSeconds} s` : undefined) },
 ];
 
 export function formatTable(report) {

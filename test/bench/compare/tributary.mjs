@@ -29,7 +29,7 @@ export async function startTributary({ sessionTimeoutMs, brokerNodeOptions }) {
       else process.env.NODE_OPTIONS = savedNodeOptions;
     }
   }
-  const client = new Tributary({ bootstrapServers: cluster.bootstrapServers, clientId: "bench-compare" });
+  const client = new Tributary({ bootstrapServers: cluster.bootstrapServers, clientId: "bench-compare", ...(process.env.BENCH_DEBUG ? { logger: stderrLogger(process.env.BENCH_DEBUG) } : {}) });
   const admin = client.admin();
   try {
     await waitFor(async () => (await admin.describeCluster()).brokers.filter((b) => !b.fenced).length === 3, { timeoutMs: 30_000, message: "3 unfenced brokers" });
@@ -39,6 +39,13 @@ export async function startTributary({ sessionTimeoutMs, brokerNodeOptions }) {
     throw error;
   }
   return new TributaryDriver(cluster, client, admin);
+}
+
+// BENCH_DEBUG=debug|info|warn: the SDK's own log lines on stderr (with ms since start).
+function stderrLogger(level) {
+  const levels = ["debug", "info", "warn", "error"];
+  const line = (name) => (levels.indexOf(name) < levels.indexOf(level) ? () => {} : (fields, message) => console.error(JSON.stringify({ t: Math.round(performance.now()), level: name, msg: message, ...fields })));
+  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }
 
 class TributaryDriver {
@@ -119,21 +126,25 @@ class TributaryDriver {
     return { sent, received: latenciesMs.length, ...percentiles(latenciesMs) };
   }
 
-  /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader, longest gap between acks. */
+  /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader: how long until writes are acknowledged again. */
   async leaderKillStall(ratePerSec, recordBytes) {
     const topic = "stall";
     await this.createTopic(topic, 1);
     const producer = this.client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
-    const ackTimesMs = [];
+    const acks = [];
     let failures = 0;
     const errors = {};
     const value = Buffer.alloc(recordBytes, 0x61);
-    const send = () => producer.send({ topic, value }, (error) => {
-      if (!error) return void ackTimesMs.push(performance.now());
+    const send = () => {
+      const sentAtMs = performance.now();
+      producer.send({ topic, value }, (error) => onAck(sentAtMs, error));
+    };
+    const onAck = (sentAtMs, error) => {
+      if (!error) return void acks.push([sentAtMs, performance.now()]);
       failures++;
       const kind = `${error.name}: ${error.message.slice(0, 160)}`;
       errors[kind] = (errors[kind] ?? 0) + 1;
-    });
+    };
     const before = paced(ratePerSec, 3, send);
     await before;
     const [description] = await this.admin.describeTopics([topic]);
@@ -142,9 +153,14 @@ class TributaryDriver {
     await this.cluster.kill(leader, "SIGKILL");
     const afterSeconds = 12;
     await paced(ratePerSec, afterSeconds, send);
+    // The partition's high watermark now: whether the new leader committed anything after the kill.
+    const highWatermarkAfter = await this.admin.listOffsets(topic, "latest").then((list) => String(list[0]?.offset), () => null);
+    if (process.env.BENCH_DEBUG) {
+      for (const node of [...this.cluster.controllers, ...this.cluster.brokers]) console.error(`--- ${node.role} ${node.nodeId}\n${node.output().slice(-60).join("\n")}`);
+    }
     // Whatever is still unacknowledged now is not waited for (delivery.timeout.ms is minutes).
     await producer.close({ timeoutMs: 5000 }).catch(() => {});
-    return { killedBroker: leader, stallMs: stallMs(ackTimesMs, killedAtMs), acknowledged: ackTimesMs.length, failed: failures, errors, leaderAfter: await this.leaderOf(topic).catch(() => null) };
+    return { killedBroker: leader, afterKillSeconds: afterSeconds, stallMs: stallMs(acks, killedAtMs), acknowledged: acks.length, failed: failures, errors, highWatermarkAfter, leaderAfter: await this.leaderOf(topic).catch(() => null) };
   }
 
   async leaderOf(topic) {
