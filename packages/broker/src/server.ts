@@ -11,6 +11,7 @@ import type { Logger } from "pino";
 import type { AdminService } from "./admin-service.js";
 import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
+import { encodeFetchResponse } from "./fetch-response-codec.js";
 import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
@@ -38,7 +39,12 @@ export class BrokerServer {
     });
     const { ctx, admin, producerIds } = services;
     const v1Services = tributaryV1();
-    this.server.addService(v1Services.Broker.service, {
+    // Fetch answers carry the records: they are encoded with one copy of those bytes, not two.
+    const brokerService: grpc.ServiceDefinition = {
+      ...v1Services.Broker.service,
+      Fetch: { ...v1Services.Broker.service.Fetch, responseSerialize: encodeFetchResponse as (value: unknown) => Buffer },
+    };
+    this.server.addService(brokerService, {
       Produce: this.unary("Produce", (r: v1.ProduceRequest__Output) => handleProduce(ctx, r)),
       Fetch: this.unary("Fetch", (r: v1.FetchRequest__Output) => handleFetch(ctx, r)),
       ListOffsets: this.unary("ListOffsets", (r: v1.ListOffsetsRequest__Output) => handleListOffsets(ctx, r)),

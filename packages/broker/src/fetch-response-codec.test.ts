@@ -1,0 +1,48 @@
+// The Fetch response encoding with one copy of the records, against the generated encoder.
+import { tributaryV1, type v1 } from "@tributary/protocol";
+import { describe, expect, it } from "vitest";
+import { encodeFetchResponse } from "./fetch-response-codec.js";
+
+const fetch = tributaryV1().Broker.service.Fetch;
+const generated = (response: v1.FetchResponse): Buffer => fetch.responseSerialize(response);
+const decode = (bytes: Buffer): v1.FetchResponse__Output => fetch.responseDeserialize(bytes) as v1.FetchResponse__Output;
+
+const partition = (index: number, records: Buffer, extra: Partial<v1.FetchPartitionResponse> = {}): v1.FetchPartitionResponse => ({
+  partition: index, error: { code: "NONE", message: "" },
+  highWatermark: "1234567890123", lastStableOffset: "1234567890123", logStartOffset: "0", logEndOffset: "9007199254740991",
+  records, ...extra,
+});
+
+describe("encodeFetchResponse", () => {
+  it("writes what the generated encoder writes when every partition has records", () => {
+    const big = Buffer.alloc(70_000, 3); // a length needing a three-byte varint
+    const response: v1.FetchResponse = {
+      topics: [
+        { topic: "orders", partitions: [partition(0, Buffer.from("batch-a")), partition(1, big)] },
+        { topic: "ünïcode", partitions: [partition(7, Buffer.from([1]), { divergingEpoch: { epoch: 4, endOffset: "77" } })] },
+      ],
+      throttleTimeMs: 5,
+    };
+    expect(encodeFetchResponse(response)).toEqual(generated(response));
+  });
+
+  it("reads back errors, leader hints, empty records and a whole-request error", () => {
+    const response: v1.FetchResponse = {
+      topics: [{ topic: "t", partitions: [
+        partition(0, Buffer.alloc(0)),
+        partition(1, Buffer.alloc(0), { error: { code: "NOT_LEADER_OR_FOLLOWER", message: "moved" }, currentLeader: { nodeId: 3, leaderEpoch: 9, endpoint: { host: "127.0.0.1", port: 9093, listenerName: "PLAINTEXT" } } }),
+      ] }],
+      throttleTimeMs: 0,
+      error: { code: "STALE_BROKER_EPOCH", message: "stale" },
+    };
+    const ours = decode(encodeFetchResponse(response));
+    expect(ours).toEqual(decode(generated(response)));
+    expect(ours.error?.code).toBe("STALE_BROKER_EPOCH");
+    expect(ours.topics[0]!.partitions[1]!.currentLeader?.endpoint?.port).toBe(9093);
+    expect(ours.topics[0]!.partitions[0]!.records.length).toBe(0);
+  });
+
+  it("answers an empty response", () => {
+    expect(decode(encodeFetchResponse({ topics: [], throttleTimeMs: 0 }))).toEqual(decode(generated({ topics: [], throttleTimeMs: 0 })));
+  });
+});
