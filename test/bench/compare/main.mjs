@@ -27,6 +27,8 @@ import { formatTable } from "./table.mjs";
 import { startTributary } from "./tributary.mjs";
 
 const { values: flags } = parseArgs({
+  // `pnpm bench:compare -- --quick` passes the "--" through.
+  args: process.argv.slice(2).filter((arg) => arg !== "--"),
   options: {
     quick: { type: "boolean", default: false },
     only: { type: "string" },
