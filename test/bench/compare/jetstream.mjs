@@ -101,11 +101,15 @@ class JetStreamDriver {
       for await (const message of messages) latenciesMs.push(performance.now() - Buffer.from(message.data.buffer, message.data.byteOffset, 8).readDoubleBE(0));
     })();
     let failed = 0;
-    const sent = await paced(ratePerSec, seconds, () => js.publish(stream, stampedPayload(recordBytes), { timeout: PUBLISH_TIMEOUT_MS }).catch(() => { failed++; }));
+    const ackLatenciesMs = [];
+    const sent = await paced(ratePerSec, seconds, () => {
+      const sentAtMs = performance.now();
+      js.publish(stream, stampedPayload(recordBytes), { timeout: PUBLISH_TIMEOUT_MS }).then(() => ackLatenciesMs.push(performance.now() - sentAtMs), () => { failed++; });
+    });
     await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "jetstream latency records" }).catch(() => {});
     messages.stop();
     await consumeLoop;
-    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs) };
+    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader: how long until publishes are acknowledged again. */

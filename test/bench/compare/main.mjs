@@ -9,7 +9,8 @@
 //             JetStream; Redis has no replicas)
 // Systems run one after another (the machine's cores are shared), each stopped before the next.
 // Prints one table with Tributary's ratio to each, and writes it as JSON to
-// test/bench/results/compare-<timestamp>.json and test/bench/results/latest.json.
+// test/bench/results/compare-<timestamp>.json and (for a run of every system and phase)
+// test/bench/results/latest.json.
 //
 // Flags: --quick (1/10 of the records, 10 s of latency), --only tributary,jetstream,redis,
 //   --phases produce,latency,stall (produce includes consume; a partial run still writes JSON),
@@ -130,7 +131,9 @@ try {
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(report, null, 2) + "\n";
     writeFileSync(new URL(`compare-${report.at.replace(/[:.]/g, "-")}.json`, dir), json);
-    writeFileSync(new URL("latest.json", dir), json);
+    // A run of only some systems or phases is kept, but never replaces the complete latest run.
+    const complete = systems.length === 3 && phases.size === 3;
+    if (complete) writeFileSync(new URL("latest.json", dir), json);
   }
 } catch (error) {
   console.error(error);

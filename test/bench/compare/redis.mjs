@@ -94,12 +94,16 @@ class RedisDriver {
       }
     })();
     let failed = 0;
-    const sent = await paced(ratePerSec, seconds, () => this.redis.xadd(key, "*", "v", stampedPayload(recordBytes)).catch(() => { failed++; }));
+    const ackLatenciesMs = [];
+    const sent = await paced(ratePerSec, seconds, () => {
+      const sentAtMs = performance.now();
+      this.redis.xadd(key, "*", "v", stampedPayload(recordBytes)).then(() => ackLatenciesMs.push(performance.now() - sentAtMs), () => { failed++; });
+    });
     await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "redis latency records" }).catch(() => {});
     consuming = false;
     await consumeLoop;
     reader.disconnect();
-    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs) };
+    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   async stop() {

@@ -116,14 +116,18 @@ class TributaryDriver {
     const consumeLoop = (async () => {
       while (consuming) for (const record of await consumer.poll(100)) latenciesMs.push(performance.now() - record.value.readDoubleBE(0));
     })();
-    const sent = await paced(ratePerSec, seconds, () => producer.send({ topic, value: stampedPayload(recordBytes) }, () => {}));
+    const ackLatenciesMs = [];
+    const sent = await paced(ratePerSec, seconds, () => {
+      const sentAtMs = performance.now();
+      producer.send({ topic, value: stampedPayload(recordBytes) }, (error) => { if (!error) ackLatenciesMs.push(performance.now() - sentAtMs); });
+    });
     await producer.flush();
     await waitFor(() => latenciesMs.length >= sent, { timeoutMs: 10_000, message: "tributary latency records" }).catch(() => {});
     consuming = false;
     await consumeLoop;
     await consumer.close();
     await producer.close();
-    return { sent, received: latenciesMs.length, ...percentiles(latenciesMs) };
+    return { sent, received: latenciesMs.length, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader: how long until writes are acknowledged again. */
