@@ -1,7 +1,7 @@
 // The Fetch response encoding with one copy of the records, against the generated encoder.
 import { tributaryV1, type v1 } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
-import { encodeFetchResponse } from "./fetch-response-codec.js";
+import { SPLICE_MIN_RECORDS_BYTES, encodeFetchResponse } from "./fetch-response-codec.js";
 
 const fetch = tributaryV1().Broker.service.Fetch;
 const generated = (response: v1.FetchResponse): Buffer => fetch.responseSerialize(response);
@@ -26,10 +26,11 @@ describe("encodeFetchResponse", () => {
     expect(encodeFetchResponse(response)).toEqual(generated(response));
   });
 
-  it("reads back errors, leader hints, empty records and a whole-request error", () => {
+  it("reads back errors, leader hints, empty records and a whole-request error beside large records", () => {
     const response: v1.FetchResponse = {
       topics: [{ topic: "t", partitions: [
         partition(0, Buffer.alloc(0)),
+        partition(2, Buffer.alloc(SPLICE_MIN_RECORDS_BYTES, 9)),
         partition(1, Buffer.alloc(0), { error: { code: "NOT_LEADER_OR_FOLLOWER", message: "moved" }, currentLeader: { nodeId: 3, leaderEpoch: 9, endpoint: { host: "127.0.0.1", port: 9093, listenerName: "PLAINTEXT" } } }),
       ] }],
       throttleTimeMs: 0,
@@ -38,11 +39,14 @@ describe("encodeFetchResponse", () => {
     const ours = decode(encodeFetchResponse(response));
     expect(ours).toEqual(decode(generated(response)));
     expect(ours.error?.code).toBe("STALE_BROKER_EPOCH");
-    expect(ours.topics[0]!.partitions[1]!.currentLeader?.endpoint?.port).toBe(9093);
+    expect(ours.topics[0]!.partitions[2]!.currentLeader?.endpoint?.port).toBe(9093);
+    expect(Buffer.from(ours.topics[0]!.partitions[1]!.records)).toEqual(Buffer.alloc(SPLICE_MIN_RECORDS_BYTES, 9));
     expect(ours.topics[0]!.partitions[0]!.records.length).toBe(0);
   });
 
-  it("answers an empty response", () => {
-    expect(decode(encodeFetchResponse({ topics: [], throttleTimeMs: 0 }))).toEqual(decode(generated({ topics: [], throttleTimeMs: 0 })));
+  it("writes small answers exactly as the generated encoder does", () => {
+    const small: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, Buffer.from("few")), partition(1, Buffer.alloc(0))] }], throttleTimeMs: 0 };
+    expect(encodeFetchResponse(small)).toEqual(generated(small));
+    expect(encodeFetchResponse({ topics: [], throttleTimeMs: 0 })).toEqual(generated({ topics: [], throttleTimeMs: 0 }));
   });
 });

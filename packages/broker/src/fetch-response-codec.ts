@@ -6,6 +6,9 @@
 // Here the small fields still go through the generated encoder, one partition at a time, and
 // the records bytes (field 9, the last) are appended after them: protobuf writes fields in
 // number order, so the output is byte for byte what the generated encoder writes.
+// Small answers (a follower's or a long-poll's few records) go through the generated encoder as
+// a whole: there the copy is cheap and one encode is faster than one per partition (~25 vs
+// ~34 us for 19 partitions without records).
 import { messageCodec, type v1 } from "@tributary/protocol";
 
 const responseCodec = messageCodec<v1.FetchResponse, unknown>("FetchResponse");
@@ -43,6 +46,9 @@ function recordsOf(p: v1.FetchPartitionResponse): Uint8Array {
 
 const EMPTY = new Uint8Array(0);
 
+/** Below this many records bytes, the whole answer goes through the generated encoder. */
+export const SPLICE_MIN_RECORDS_BYTES = 64 * 1024;
+
 interface EncodedPartition {
   fields: Buffer;
   records: Uint8Array;
@@ -52,6 +58,9 @@ interface EncodedPartition {
 /** The serialized FetchResponse (protobuf), each records Buffer copied once. */
 export function encodeFetchResponse(response: v1.FetchResponse): Buffer {
   const { topics = [], ...rest } = response;
+  let recordsBytes = 0;
+  for (const topic of topics) for (const p of topic.partitions ?? []) recordsBytes += recordsOf(p).length;
+  if (recordsBytes < SPLICE_MIN_RECORDS_BYTES) return responseCodec.encode(response);
   const tail = responseCodec.encode(rest);
   const encodedTopics = topics.map((topic) => {
     const name = Buffer.from(topic.topic ?? "", "utf8");
