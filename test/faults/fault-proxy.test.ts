@@ -75,18 +75,20 @@ it("a blackhole cut holds bytes and delivers them after the heal", async () => {
   socket.destroy();
 });
 
-it("names the process that opened a connection, and cuts only that source", async () => {
+it("names the process that opened a connection, and cuts only that source", { timeout: 90_000 }, async () => {
   const script = `const s=require("net").connect(${proxyPort},"127.0.0.11",()=>{s.write("x")});s.on("data",()=>process.stdout.write("echoed\\n"));s.on("close",()=>{process.stdout.write("closed\\n");process.exit(0)});setInterval(()=>s.write("x"),50)`;
   const proc = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   child.pid = proc.pid;
   let out = "";
   proc.stdout.on("data", (c) => { out += c; });
   try {
-    await waitFor(() => out.includes("echoed"), { timeoutMs: 10_000, message: "the child's echo" });
+    // Generous deadlines: on a loaded 2-core CI a fresh node process can take seconds to start.
+    const state = () => `child output ${JSON.stringify(out)}, sources seen ${JSON.stringify([...network.connectionsBySource])}`;
+    await waitFor(() => out.includes("echoed"), { timeoutMs: 30_000, message: "the child's echo" }).catch((e: Error) => { throw new Error(`${e.message}; ${state()}`); });
     expect(network.connectionsBySource.get("other")).toBe(1);
     const mine = await connect();
     network.cut("other", "echo", "reset");
-    await waitFor(() => out.includes("closed"), { timeoutMs: 10_000, message: "the child's connection closed by the cut" });
+    await waitFor(() => out.includes("closed"), { timeoutMs: 30_000, message: "the child's connection closed by the cut" }).catch((e: Error) => { throw new Error(`${e.message}; ${state()}`); });
     // The test process's own connection is another source and stays up.
     expect(await roundTrip(mine, "still")).toBe("still");
     mine.destroy();
