@@ -1,0 +1,57 @@
+// The pure helpers behind bench:compare's figures: the stall and percentile definitions, the
+// in-flight bound of pipelined sends, and the table's ratio column (Tributary / other).
+import { describe, expect, it } from "vitest";
+// @ts-ignore -- plain .mjs without type declarations
+import { percentiles, pipelined, stallMs } from "./common.mjs";
+// @ts-ignore -- plain .mjs without type declarations
+import { formatTable } from "./table.mjs";
+
+describe("stallMs", () => {
+  it("counts from the kill to the first ack of a write sent after it", () => {
+    const acks = [[900, 950], [990, 1010], [1500, 4200], [1600, 4100], [5000, 5001]];
+    expect(stallMs(acks, 1000)).toBe(3100);
+  });
+
+  it("is null when no write sent after the kill was acknowledged", () => {
+    expect(stallMs([[900, 1200]], 1000)).toBeNull();
+  });
+});
+
+describe("percentiles", () => {
+  it("reads p50 / p99 / p99.9 from unsorted samples", () => {
+    const samples = Array.from({ length: 1000 }, (_, i) => 1000 - i); // 1000..1
+    expect(percentiles(samples)).toEqual({ p50Ms: 501, p99Ms: 991, p999Ms: 1000, maxMs: 1000 });
+  });
+});
+
+describe("pipelined", () => {
+  it("keeps at most `window` unsettled, settles all, counts failures", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const failed = await pipelined(50, 7, async (i: number) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      if (i % 10 === 0) throw new Error("refused");
+    });
+    expect(peak).toBe(7);
+    expect(failed).toBe(5);
+  });
+});
+
+describe("formatTable", () => {
+  it("prints Tributary / other for every row and a dash where a system has no figure", () => {
+    const table: string = formatTable({
+      quick: true, at: "now", machine: { cpus: 2, loadAverage1mAtEnd: 1 }, unavailable: {},
+      results: {
+        tributary: { produce: { small: { recordsPerSec: 300 } }, latency: { p99Ms: 10 } },
+        jetstream: { produce: { small: { recordsPerSec: 100 } }, latency: { p99Ms: 20 } },
+        redis: { produce: { small: { recordsPerSec: 200 } } },
+      },
+    });
+    const row = (label: string) => table.split("\n").find((line) => line.startsWith(`| ${label}`))!.split("|").map((c) => c.trim());
+    expect(row("produce 100 B")).toEqual(["", "produce 100 B (records/s)", "300", "100", "200", "3.00x", "1.50x", "higher", ""]);
+    expect(row("e2e latency p99 ")).toEqual(["", "e2e latency p99 (ms)", "10", "20", "—", "0.50x", "—", "lower", ""]);
+  });
+});
