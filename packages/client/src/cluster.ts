@@ -103,7 +103,9 @@ export class Cluster {
       const waitMs = this.lastRefreshStartMs + this.options.metadataRefreshBackoffMs - Date.now();
       if (waitMs > 0) await sleep(waitMs);
       this.lastRefreshStartMs = Date.now();
-      const topics = [...this.trackedTopics];
+      // Stale topics too: a producer may write to a topic it never tracked (its metadata came
+      // from Admin.createTopics); asking only for tracked ones would never learn its new leader.
+      const topics = [...new Set([...this.trackedTopics, ...this.metadata.staleTopicNames()])];
       const request: v1.MetadataRequest = {
         topics,
         allTopics: false,

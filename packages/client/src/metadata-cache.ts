@@ -120,6 +120,11 @@ export class MetadataCache {
     return this.staleTopics.size > 0;
   }
 
+  /** The topics marked stale: a refresh must ask for them even if nothing tracks them. */
+  staleTopicNames(): string[] {
+    return [...this.staleTopics];
+  }
+
   topic(name: string): TopicInfo | undefined {
     return this.topics.get(name);
   }
