@@ -128,6 +128,7 @@ async function readWholeLog(client: Tributary, ends: Map<number, number>): Promi
   consumer.assign([...ends.keys()].map((partition) => ({ topic: TOPIC, partition })));
   const log = new Map<number, LogRecord[]>([...ends.keys()].map((p) => [p, []]));
   const next = new Map<number, number>([...ends.keys()].map((p) => [p, 0]));
+  const total = [...ends.values()].reduce((a, b) => a + b, 0);
   try {
     await waitFor(async () => {
       for (const r of await consumer.poll(500)) {
@@ -135,7 +136,11 @@ async function readWholeLog(client: Tributary, ends: Map<number, number>): Promi
         next.set(r.partition, Number(r.offset) + 1);
       }
       return [...ends].every(([p, end]) => next.get(p)! >= end);
-    }, { timeoutMs: 60_000, message: "the whole log read back" });
+    }, { timeoutMs: 60_000 + Math.ceil(total / 10_000) * 1_000, message: "the whole log read back" });
+  } catch (error) {
+    // Say how far each partition got, so a stuck partition is told apart from a slow read.
+    const progress = [...ends].map(([p, end]) => `partition ${p}: read to ${next.get(p)} of ${end}`).join(", ");
+    throw new Error(`${(error as Error).message} (${progress})`);
   } finally {
     await consumer.close();
   }
