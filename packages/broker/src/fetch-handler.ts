@@ -33,6 +33,11 @@ export async function handleFetch(ctx: BrokerContext, request: v1.FetchRequest__
       return { topics: [], throttleTimeMs: 0, error: { code: "STALE_BROKER_EPOCH", message: `broker ${followerId} epoch ${request.replicaEpoch} is not the registered epoch ${knownEpoch}` } };
     }
   }
+  // 0 read uncommitted, 1 read committed (the same until transactions exist); anything else is
+  // a client bug, and guessing what it meant could hand it records it did not ask for.
+  if (request.isolationLevel !== 0 && request.isolationLevel !== 1) {
+    return { topics: [], throttleTimeMs: 0, error: { code: "INVALID_REQUEST", message: `isolation_level must be 0 (read uncommitted) or 1 (read committed); got ${request.isolationLevel}` } };
+  }
   const maxBytes = Math.max(1, Math.min(request.maxBytes > 0 ? request.maxBytes : ctx.limits.maxFetchResponseBytes, ctx.limits.maxFetchResponseBytes));
   const items: FetchItem[] = [];
   for (const topic of request.topics) {
