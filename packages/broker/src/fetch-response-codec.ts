@@ -9,7 +9,7 @@
 // Small answers (a follower's or a long-poll's few records) go through the generated encoder as
 // a whole: there the copy is cheap and one encode is faster than one per partition (~25 vs
 // ~34 us for 19 partitions without records).
-import { messageCodec, type v1 } from "@tributary/protocol";
+import { messageCodec, varintLength, writeVarint, type v1 } from "@tributary/protocol";
 
 const responseCodec = messageCodec<v1.FetchResponse, unknown>("FetchResponse");
 const partitionCodec = messageCodec<v1.FetchPartitionResponse, unknown>("FetchPartitionResponse");
@@ -18,24 +18,6 @@ const RECORDS_TAG = (9 << 3) | 2; // FetchPartitionResponse.records, length-deli
 const TOPICS_TAG = (1 << 3) | 2; // FetchResponse.topics
 const TOPIC_NAME_TAG = (1 << 3) | 2; // FetchTopicResponse.topic
 const PARTITIONS_TAG = (2 << 3) | 2; // FetchTopicResponse.partitions
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(out: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    out[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[offset++] = value;
-  return offset;
-}
 
 function recordsOf(p: v1.FetchPartitionResponse): Uint8Array {
   const records = p.records;

@@ -4,6 +4,7 @@
 // in `pnpm bench:client` those two copies and their garbage were ~12% of the producer's CPU.
 // The fields follow proto/tributary/v1/broker.proto (ProduceRequest, ProduceTopicData,
 // ProducePartitionData); the test decodes the output with the generated decoder.
+import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, int32Length, varintLength, wireTag as tag, writeInt32, writeVarint } from "@tributary/protocol";
 
 export interface ProducePartitionParts {
   partition: number;
@@ -21,44 +22,6 @@ export interface ProduceRequestParts {
   timeoutMs: number;
   transactionalId: string;
   topics: readonly ProduceTopicParts[];
-}
-
-const WIRE_VARINT = 0;
-const WIRE_LENGTH_DELIMITED = 2;
-const tag = (field: number, wireType: number): number => (field << 3) | wireType;
-
-/** Bytes of an int32 as protobuf writes it: a negative value takes ten (sign-extended to 64 bits). */
-function int32Length(value: number): number {
-  return value < 0 ? 10 : varintLength(value);
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    length++;
-  }
-  return length;
-}
-
-function writeVarint(out: Buffer, offset: number, value: number): number {
-  while (value >= 0x80) {
-    out[offset++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[offset++] = value;
-  return offset;
-}
-
-function writeInt32(out: Buffer, offset: number, value: number): number {
-  if (value >= 0) return writeVarint(out, offset, value);
-  let rest = BigInt.asUintN(64, BigInt(value));
-  for (let i = 0; i < 9; i++) {
-    out[offset++] = Number(rest & 0x7fn) | 0x80;
-    rest >>= 7n;
-  }
-  out[offset++] = Number(rest);
-  return offset;
 }
 
 function checkInt32(name: string, value: number): void {
