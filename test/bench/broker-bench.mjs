@@ -10,10 +10,10 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { freePort, sleep } from "./bench-support.mjs";
 
 const require = createRequire(new URL("../../packages/broker/package.json", import.meta.url));
 const grpc = require("@grpc/grpc-js");
@@ -31,17 +31,6 @@ const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 const TOPIC = "bench";
 const BROKER_IDS = [1, 2, 3];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const root = mkdtempSync(join(tmpdir(), "tributary-broker-bench-"));
 const children = [];

@@ -14,10 +14,10 @@
 //      `node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/client-bench.mjs`.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tributary, serializers } from "../../packages/client/dist/index.js";
+import { freePort, sleep } from "./bench-support.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 5);
@@ -29,17 +29,6 @@ const PARTITIONS = 6;
 const CONTROLLER_MAIN = new URL("../../packages/controller/dist/main.js", import.meta.url).pathname;
 const BROKER_MAIN = new URL("../../packages/broker/dist/main.js", import.meta.url).pathname;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const root = mkdtempSync(join(tmpdir(), "tributary-client-bench-"));
 const children = [];

@@ -7,10 +7,10 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { freePort, sleep } from "./bench-support.mjs";
 
 const require = createRequire(new URL("../../packages/controller/package.json", import.meta.url));
 const grpc = require("@grpc/grpc-js");
@@ -23,18 +23,6 @@ const KILLS = Number(process.env.BENCH_KILLS ?? 10);
 const ELECTION_TIMEOUT_MS = process.env.BENCH_ELECTION_TIMEOUT_MS;
 const NODE_IDS = [1, 2, 3];
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const root = mkdtempSync(join(tmpdir(), "tributary-controller-bench-"));
 const ports = new Map();
