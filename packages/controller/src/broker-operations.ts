@@ -127,6 +127,22 @@ export function brokerHeartbeat(ctx: ControllerContext, request: v1.BrokerHeartb
   };
 }
 
+/**
+ * Fences every unfenced broker whose connection is lost (its metadata streams to this controller
+ * ended the grace ago and it has been silent since), without waiting for its session to expire.
+ * Only while at least as many brokers stay connected as are lost: when most connections drop at
+ * once the fault is more likely this controller's own network, and session expiry decides.
+ */
+export function fenceLostConnections(ctx: ControllerContext): number[] {
+  const unfenced = [...ctx.image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId);
+  const lost = ctx.liveness.connectionLost(unfenced, ctx.nowMs);
+  if (lost.length === 0) return [];
+  const connected = unfenced.filter((brokerId) => ctx.liveness.hasOpenStream(brokerId)).length;
+  if (connected < lost.length) return [];
+  for (const brokerId of lost) fenceBroker(ctx, ctx.image.brokers.get(brokerId)!, "broker-connection-lost");
+  return lost;
+}
+
 /** Fences every active broker whose session has expired; the active controller calls it on each tick. */
 export function expireSessions(ctx: ControllerContext): number[] {
   const unfenced = [...ctx.image.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId);

@@ -17,11 +17,28 @@ export interface ControllerSettings {
   preferredLeaderCheckIntervalMs: number;
   /** Largest number of partitions one request may create, so one write stays a bounded entry. */
   maxPartitionsPerRequest: number;
+  /**
+   * How long after its last metadata stream to the active controller ends a broker that has not
+   * been heard from since is fenced (see BrokerLiveness); at most broker.session.timeout.ms.
+   */
+  brokerConnectionGraceMs: number;
 }
 
 export const DEFAULT_PRODUCER_ID_BLOCK_SIZE = 1000;
 export const DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS = 30_000;
 export const DEFAULT_MAX_PARTITIONS_PER_REQUEST = 10_000;
+/** The least connection grace: a broker's reconnect after a blip (its backoff is 200 ms) fits well within it. */
+export const MIN_BROKER_CONNECTION_GRACE_MS = 500;
+
+/**
+ * The connection grace for a broker heartbeat interval and session timeout: two heartbeat
+ * intervals, so a broker whose stream ended but which is alive is heard from in time even if it
+ * cannot reconnect its stream, never less than MIN_BROKER_CONNECTION_GRACE_MS, never more than
+ * the session timeout (beyond which expiry fences anyway).
+ */
+export function brokerConnectionGraceMs(heartbeatIntervalMs: number, sessionTimeoutMs: number): number {
+  return Math.min(sessionTimeoutMs, Math.max(MIN_BROKER_CONNECTION_GRACE_MS, 2 * heartbeatIntervalMs));
+}
 
 export class WriteBuilder {
   readonly records: v1.MetadataRecord[] = [];

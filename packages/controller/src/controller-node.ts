@@ -55,6 +55,9 @@ export class ControllerNode {
   private pendingWrites = 0;
   private standby: MetadataImage | null = null;
   private standbyRebuild: NodeJS.Timeout | null = null;
+  /** Liveness-tracking metadata streams open on this node, per broker (kept while not active too). */
+  private readonly brokerStreams = new Map<number, number>();
+  private connectionTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
   constructor(private readonly options: ControllerNodeOptions) {}
@@ -168,6 +171,7 @@ export class ControllerNode {
       term,
       nowMs: this.options.nowMs(),
       newTopicId: this.options.newTopicId,
+      connectedBrokerIds: this.brokerStreams.keys(),
     });
     const driver = this.driver!;
     const batcher = new ProposalBatcher((data) => driver.propose(data), MAX_RECORDS_PER_ENTRY);
@@ -285,12 +289,51 @@ export class ControllerNode {
     }
   }
 
+  /** A broker opened its liveness-tracking metadata stream to this node. */
+  brokerStreamOpened(brokerId: number): void {
+    this.brokerStreams.set(brokerId, (this.brokerStreams.get(brokerId) ?? 0) + 1);
+    if (this.active?.valid) this.active.controller.brokerStreamOpened(brokerId, this.options.nowMs());
+  }
+
+  /** That stream ended: if the broker stays silent, the active controller fences it after the grace. */
+  brokerStreamClosed(brokerId: number): void {
+    const open = this.brokerStreams.get(brokerId) ?? 0;
+    if (open <= 1) this.brokerStreams.delete(brokerId);
+    else this.brokerStreams.set(brokerId, open - 1);
+    const state = this.active;
+    if (!state?.valid || this.stopped) return;
+    state.controller.brokerStreamClosed(brokerId, this.options.nowMs());
+    this.scheduleConnectionCheck(state);
+  }
+
+  /** A tick when the earliest lost connection's grace ends, rather than up to a tick interval later. */
+  private scheduleConnectionCheck(state: ActiveState): void {
+    const nowMs = this.options.nowMs();
+    const dueMs = state.controller.nextConnectionDeadlineMs(nowMs);
+    if (dueMs === undefined || this.connectionTimer) return;
+    this.connectionTimer = setTimeout(() => {
+      this.connectionTimer = null;
+      this.tick();
+    }, dueMs - nowMs + 1);
+    this.connectionTimer.unref();
+  }
+
   private tick(): void {
     const state = this.active;
     if (!state?.valid || this.stopped) return;
     const write = state.controller.tick(this.options.nowMs());
-    if (write.response.fencedBrokerIds.length > 0) this.options.log.info({ brokerIds: write.response.fencedBrokerIds }, "broker sessions expired; fenced");
-    if (write.records.length > 0) this.commit(state, write).catch(() => undefined);
+    const { fencedBrokerIds, connectionLostBrokerIds } = write.response;
+    if (connectionLostBrokerIds.length > 0) this.options.log.info({ brokerIds: connectionLostBrokerIds }, "broker connections lost; fencing");
+    if (fencedBrokerIds.length > 0) this.options.log.info({ brokerIds: fencedBrokerIds }, "broker sessions expired; fencing");
+    if (write.records.length > 0) {
+      const brokerIds = [...connectionLostBrokerIds, ...fencedBrokerIds];
+      this.commit(state, write).then(
+        () => { if (brokerIds.length > 0) this.options.log.info({ brokerIds }, "broker fencing committed"); },
+        () => undefined, // logged in commit
+      );
+    }
+    // Another lost connection still in its grace; one the majority guard held back waits for regular ticks.
+    if (state.valid) this.scheduleConnectionCheck(state);
   }
 
   isActive(): boolean {
@@ -301,6 +344,7 @@ export class ControllerNode {
     this.stopped = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.standbyRebuild) clearTimeout(this.standbyRebuild);
+    if (this.connectionTimer) clearTimeout(this.connectionTimer);
     this.deactivate();
   }
 }

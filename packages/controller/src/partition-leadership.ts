@@ -15,6 +15,7 @@ export interface LeaderEligibility {
 
 export type ChangeReason =
   | "broker-fenced"
+  | "broker-connection-lost"
   | "broker-unfenced"
   | "broker-reregistered"
   | "controlled-shutdown"

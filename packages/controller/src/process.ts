@@ -13,6 +13,7 @@ import {
   DEFAULT_MAX_PARTITIONS_PER_REQUEST,
   DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
   DEFAULT_PRODUCER_ID_BLOCK_SIZE,
+  brokerConnectionGraceMs,
 } from "./controller-context.js";
 import { type ControllerConfig, type ControllerConfigSources, clusterIdFromVoters, resolveControllerConfig } from "./controller-config.js";
 import { ControllerNode } from "./controller-node.js";
@@ -107,6 +108,7 @@ export async function startController(config: ControllerConfig, options: StartCo
       producerIdBlockSize: DEFAULT_PRODUCER_ID_BLOCK_SIZE,
       preferredLeaderCheckIntervalMs: DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
       maxPartitionsPerRequest: DEFAULT_MAX_PARTITIONS_PER_REQUEST,
+      brokerConnectionGraceMs: brokerConnectionGraceMs(server["broker.heartbeat.interval.ms"], server["broker.session.timeout.ms"]),
     },
     voters: config.voters,
     metadataLog,

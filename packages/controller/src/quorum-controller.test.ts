@@ -237,6 +237,123 @@ describe("session expiry (fake clock)", () => {
   });
 });
 
+describe("connection loss (fake clock)", () => {
+  // Heartbeats every 250 ms: the grace is two of them (500 ms); sessions last 9 s.
+  const settings = (): ReturnType<typeof testSettings> => testSettings({ "broker.heartbeat.interval.ms": "250" });
+  const openStreams = (h: ControllerHarness, ids: readonly number[]): void => {
+    for (const id of ids) h.controller.brokerStreamOpened(id, h.nowMs);
+  };
+
+  it("fences a broker whose stream ended and stayed silent for the grace, long before its session expires", () => {
+    const h = new ControllerHarness(settings());
+    expect(h.settings.brokerConnectionGraceMs).toBe(500);
+    const epochs = h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    h.createTopic("t", 6, 3);
+    const before = new Map([...h.committed.partitions()].map((p) => [p.partition, { ...p, isr: [...p.isr] }]));
+    expect([...before.values()].some((p) => p.leader === 2)).toBe(true);
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    expect(h.controller.nextConnectionDeadlineMs(h.nowMs)).toBe(h.nowMs + 500);
+    for (let elapsed = 0; elapsed < 500; elapsed += 100) {
+      expect(h.tick().connectionLostBrokerIds).toEqual([]);
+      h.advance(100);
+      h.heartbeat(1, epochs.get(1)!);
+      h.heartbeat(3, epochs.get(3)!);
+    }
+    expect(h.tick()).toMatchObject({ connectionLostBrokerIds: [2], fencedBrokerIds: [] });
+    expect(h.committed.brokers.get(2)!.fenced).toBe(true);
+    for (const p of h.committed.partitions()) {
+      const old = before.get(p.partition)!;
+      expect(p.isr).toEqual(old.isr.filter((id) => id !== 2));
+      expect(p.leader).not.toBe(2);
+      expect(old.isr).toContain(p.leader);
+      expect(h.committed.partition("t", p.partition)!.leaderEpoch).toBe(old.leader === 2 ? old.leaderEpoch + 1 : old.leaderEpoch);
+    }
+    // Fenced once: later ticks change nothing more.
+    h.advance(1_000);
+    expect(h.tick().connectionLostBrokerIds).toEqual([]);
+  });
+
+  it("does not fence a broker whose stream ended while its heartbeats go on", () => {
+    const h = new ControllerHarness(settings());
+    const epochs = h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    h.createTopic("t", 3, 3);
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    // Well past the grace, short of the session timeout, and then long after: heartbeats keep it in.
+    for (let elapsed = 0; elapsed < 20_000; elapsed += 250) {
+      h.advance(250);
+      for (const id of [1, 2, 3]) h.heartbeat(id, epochs.get(id)!);
+      expect(h.tick()).toMatchObject({ connectionLostBrokerIds: [], fencedBrokerIds: [] });
+    }
+    expect(h.committed.brokers.get(2)!.fenced).toBe(false);
+    expect([...h.committed.partitions()].every((p) => p.isr.includes(2))).toBe(true);
+  });
+
+  it("does not fence a broker that reconnects within the grace, or whose other stream is still open", () => {
+    const h = new ControllerHarness(settings());
+    h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    // A blip: the stream ends and a new one opens 300 ms later.
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    h.advance(300);
+    h.controller.brokerStreamOpened(2, h.nowMs);
+    // A reconnect that overlaps: the new stream opens before the old one is seen to end.
+    h.controller.brokerStreamOpened(3, h.nowMs);
+    h.controller.brokerStreamClosed(3, h.nowMs);
+    h.advance(1_000);
+    expect(h.tick().connectionLostBrokerIds).toEqual([]);
+    expect(h.controller.nextConnectionDeadlineMs(h.nowMs)).toBeUndefined();
+    expect([1, 2, 3].map((id) => h.committed.brokers.get(id)!.fenced)).toEqual([false, false, false]);
+  });
+
+  it("leaves it to session expiry when more connections are lost than remain", () => {
+    const h = new ControllerHarness(settings());
+    h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    // This controller's own network failing looks like every broker leaving at once.
+    for (const id of [1, 2, 3]) h.controller.brokerStreamClosed(id, h.nowMs);
+    h.advance(1_000);
+    expect(h.tick()).toMatchObject({ connectionLostBrokerIds: [], fencedBrokerIds: [] });
+    h.advance(8_100);
+    expect(h.tick().fencedBrokerIds.sort()).toEqual([1, 2, 3]);
+  });
+
+  it("after a failover counts only streams open to the new controller, and only ends it sees", () => {
+    const h = new ControllerHarness(settings());
+    const epochs = h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    // Broker 3's stream ended on the old controller; the new one starts with streams from 1 and 2.
+    h.controller.brokerStreamClosed(3, h.nowMs);
+    h.failover([1, 2]);
+    h.advance(2_000);
+    for (const id of [1, 2]) h.heartbeat(id, epochs.get(id)!);
+    expect(h.tick()).toMatchObject({ connectionLostBrokerIds: [], fencedBrokerIds: [] });
+    // An end the new controller sees is acted on.
+    h.controller.brokerStreamClosed(1, h.nowMs);
+    h.advance(500);
+    h.heartbeat(2, epochs.get(2)!);
+    h.heartbeat(3, epochs.get(3)!);
+    expect(h.tick().connectionLostBrokerIds).toEqual([1]);
+  });
+
+  it("a fenced broker that registers again starts clean", () => {
+    const h = new ControllerHarness(settings());
+    h.startBrokers([1, 2, 3]);
+    openStreams(h, [1, 2, 3]);
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    h.advance(500);
+    expect(h.tick().connectionLostBrokerIds).toEqual([2]);
+    const epoch = h.register(2, "", "incarnation-restarted");
+    h.heartbeat(2, epoch);
+    expect(h.committed.brokers.get(2)!.fenced).toBe(false);
+    h.advance(1_000);
+    h.heartbeat(2, epoch);
+    expect(h.tick().connectionLostBrokerIds).toEqual([]);
+    expect(h.committed.brokers.get(2)!.fenced).toBe(false);
+  });
+});
+
 describe("AlterPartition", () => {
   function setup(): { h: ControllerHarness; epochs: Map<number, number>; alter: (item: object, brokerId?: number, epoch?: number) => v1.AlterPartitionItemResult } {
     const h = new ControllerHarness();

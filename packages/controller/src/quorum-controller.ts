@@ -9,7 +9,7 @@
 import type { MetadataImage, v1 } from "@tributary/protocol";
 import { BrokerLiveness } from "./broker-liveness.js";
 import { alterConfigs, createPartitions, createTopics, deleteTopics } from "./topic-operations.js";
-import { brokerHeartbeat, expireSessions, registerBroker } from "./broker-operations.js";
+import { brokerHeartbeat, expireSessions, fenceLostConnections, registerBroker } from "./broker-operations.js";
 import { allocateProducerIds, alterPartition, balancePreferredLeaders, electLeaders } from "./partition-operations.js";
 import { type ControllerContext, type ControllerSettings, WriteBuilder } from "./controller-context.js";
 import { ControllerError, toResponseError } from "./errors.js";
@@ -32,6 +32,8 @@ export interface QuorumControllerOptions {
   term: number;
   nowMs: number;
   newTopicId: () => string;
+  /** Brokers whose liveness-tracking metadata streams to this node are open as it becomes active. */
+  connectedBrokerIds?: Iterable<number>;
 }
 
 type ErrorResponse<R> = (error: ReturnType<typeof toResponseError>) => R;
@@ -50,9 +52,14 @@ export class QuorumController {
     this.settings = options.settings;
     this.term = options.term;
     this.newTopicId = options.newTopicId;
-    this.liveness = new BrokerLiveness(options.settings.server["broker.session.timeout.ms"]);
+    this.liveness = new BrokerLiveness({
+      sessionTimeoutMs: options.settings.server["broker.session.timeout.ms"],
+      connectionGraceMs: options.settings.brokerConnectionGraceMs,
+    });
     // A fresh session for every broker: this controller cannot know when they were last heard.
     for (const brokerId of this.image.brokers.keys()) this.liveness.touch(brokerId, options.nowMs);
+    // Streams that ended before this term are not counted: only an end seen from now on is news.
+    for (const brokerId of options.connectedBrokerIds ?? []) this.liveness.streamOpened(brokerId, options.nowMs);
     this.lastBalanceMs = options.nowMs;
     // Start placements where the existing leaders suggest, not always at broker 0.
     this.placementCursor = this.image.topicsByName.size;
@@ -128,17 +135,36 @@ export class QuorumController {
     return this.run<v1.ElectLeadersResponse>(nowMs, (ctx) => electLeaders(ctx, request), () => ({ results: [] }));
   }
 
-  /** Periodic work: fence brokers whose session expired; now and then, rebalance preferred leaders. */
-  tick(nowMs: number): ControllerWrite<{ fencedBrokerIds: number[]; preferredLeaderMoves: number }> {
+  /** A broker's liveness-tracking metadata stream to this node opened. */
+  brokerStreamOpened(brokerId: number, nowMs: number): void {
+    this.liveness.streamOpened(brokerId, nowMs);
+  }
+
+  /** A broker's liveness-tracking metadata stream to this node ended; `tick` fences it once the grace passes in silence. */
+  brokerStreamClosed(brokerId: number, nowMs: number): void {
+    this.liveness.streamClosed(brokerId, nowMs);
+  }
+
+  /** When, after `nowMs`, a `tick` may next fence a broker whose connection was lost (undefined: none pending). */
+  nextConnectionDeadlineMs(nowMs: number): number | undefined {
+    return this.liveness.nextConnectionDeadlineMs(nowMs);
+  }
+
+  /**
+   * Periodic work: fence brokers whose connection was lost or whose session expired; now and
+   * then, rebalance preferred leaders.
+   */
+  tick(nowMs: number): ControllerWrite<{ fencedBrokerIds: number[]; connectionLostBrokerIds: number[]; preferredLeaderMoves: number }> {
     return this.run(nowMs, (ctx) => {
+      const connectionLostBrokerIds = fenceLostConnections(ctx);
       const fencedBrokerIds = expireSessions(ctx);
       let preferredLeaderMoves = 0;
       if (nowMs - this.lastBalanceMs >= this.settings.preferredLeaderCheckIntervalMs) {
         this.lastBalanceMs = nowMs;
         preferredLeaderMoves = balancePreferredLeaders(ctx);
       }
-      return { fencedBrokerIds, preferredLeaderMoves };
-    }, () => ({ fencedBrokerIds: [], preferredLeaderMoves: 0 }));
+      return { fencedBrokerIds, connectionLostBrokerIds, preferredLeaderMoves };
+    }, () => ({ fencedBrokerIds: [], connectionLostBrokerIds: [], preferredLeaderMoves: 0 }));
   }
 
   /** When the broker was last heard from, for DescribeCluster and logs. */

@@ -86,14 +86,25 @@ export function controllerServiceHandlers(ctx: ControllerServiceContext): grpc.U
   };
 
   const streamMetadata = (call: grpc.ServerWritableStream<v1.StreamMetadataRequest__Output, v1.StreamMetadataResponse>): void => {
-    ctx.log.debug({ brokerId: call.request.brokerId, fromOffset: call.request.fromOffset }, "metadata stream opened");
+    const { brokerId, fromOffset, tracksLiveness } = call.request;
+    ctx.log.debug({ brokerId, fromOffset, tracksLiveness }, "metadata stream opened");
     const stream = new MetadataStream(ctx.metadataLog, call.request, {
       write: (message) => call.write(message),
       onDrain: (callback) => call.once("drain", callback),
     });
+    // A broker's own stream: its end (a killed broker's socket closing) is a sign of death.
+    const liveness = tracksLiveness && Number.isSafeInteger(brokerId) && brokerId >= 0;
+    if (liveness) ctx.node.brokerStreamOpened(brokerId);
+    let closed = false;
     const close = (): void => {
+      if (closed) return;
+      closed = true;
       stream.close();
       ctx.openStreams.delete(end);
+      if (liveness) {
+        ctx.log.debug({ brokerId }, "broker metadata stream ended");
+        ctx.node.brokerStreamClosed(brokerId);
+      }
     };
     const end = (): void => {
       close();

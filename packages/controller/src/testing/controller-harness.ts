@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_PARTITIONS_PER_REQUEST,
   DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
   DEFAULT_PRODUCER_ID_BLOCK_SIZE,
+  brokerConnectionGraceMs,
 } from "../controller-context.js";
 import { applyBatch, batchCodec, cloneImage, encodeBatch } from "../metadata-records.js";
 import { type ControllerWrite, QuorumController } from "../quorum-controller.js";
@@ -17,12 +18,14 @@ export function request<Out>(typeName: string, value: object): Out {
 }
 
 export function testSettings(overrides: Record<string, string> = {}): ControllerSettings {
+  const server = resolveServerConfig({ flags: { "broker.session.timeout.ms": "9000", ...overrides } }).values;
   return {
     nodeId: 1,
-    server: resolveServerConfig({ flags: { "broker.session.timeout.ms": "9000", ...overrides } }).values,
+    server,
     producerIdBlockSize: DEFAULT_PRODUCER_ID_BLOCK_SIZE,
     preferredLeaderCheckIntervalMs: DEFAULT_PREFERRED_LEADER_CHECK_INTERVAL_MS,
     maxPartitionsPerRequest: DEFAULT_MAX_PARTITIONS_PER_REQUEST,
+    brokerConnectionGraceMs: brokerConnectionGraceMs(server["broker.heartbeat.interval.ms"], server["broker.session.timeout.ms"]),
   };
 }
 
@@ -37,21 +40,22 @@ export class ControllerHarness {
     this.controller = this.newController(1);
   }
 
-  private newController(term: number): QuorumController {
+  private newController(term: number, connectedBrokerIds: readonly number[] = []): QuorumController {
     const controller = new QuorumController({
       image: cloneImage(this.committed, new MetadataImage()),
       settings: this.settings,
       term,
       nowMs: this.nowMs,
       newTopicId: () => `topic-id-${++this.topicCounter}`,
+      connectedBrokerIds,
     });
     this.commit(controller.activate(this.nowMs));
     return controller;
   }
 
-  /** A new leader in the next term, built from what has committed. */
-  failover(): void {
-    this.controller = this.newController(this.controller.term + 1);
+  /** A new leader in the next term, built from what has committed; `connectedBrokerIds` have streams open to it. */
+  failover(connectedBrokerIds: readonly number[] = []): void {
+    this.controller = this.newController(this.controller.term + 1, connectedBrokerIds);
   }
 
   /** Commits a write through the same bytes the Raft log would hold. */
@@ -102,7 +106,7 @@ export class ControllerHarness {
     return response.topics![0]!;
   }
 
-  tick(): { fencedBrokerIds: number[]; preferredLeaderMoves: number } {
+  tick(): { fencedBrokerIds: number[]; connectionLostBrokerIds: number[]; preferredLeaderMoves: number } {
     return this.commit(this.controller.tick(this.nowMs));
   }
 }
