@@ -1,7 +1,9 @@
 // The broker's (and the Admin service's) channel to the controller quorum. Writes go to the
 // active controller: we try the one we last heard was active, follow NOT_CONTROLLER hints, and
 // move on to the next voter when one cannot be reached, with a bounded number of attempts.
-// Reads that any controller can answer (the metadata stream, DescribeQuorum) use `anyClient`.
+// Reads that any controller can answer (DescribeQuorum) may go to any voter; the broker's own
+// metadata stream follows the controller that last answered a write (`onActiveConfirmed`), so
+// the active controller sees the stream end when this broker dies.
 import * as grpc from "@grpc/grpc-js";
 import { TributaryError, errorCodeOf, tributaryV1, type QuorumVoter, type v1 } from "@tributary/protocol";
 import { COMMON_GRPC_OPTIONS } from "./grpc-options.js";
@@ -44,6 +46,9 @@ export class ControllerClient {
   private readonly voters: QuorumVoter[];
   /** The endpoint we believe is the active controller. */
   private activeAddress: string;
+  /** The endpoint that last answered a write as the active controller (undefined before any did). */
+  private confirmedAddress: string | undefined;
+  private readonly confirmedListeners: ((address: string) => void)[] = [];
   private nextVoterIndex = 0;
   private closed = false;
 
@@ -87,6 +92,22 @@ export class ControllerClient {
     return this.activeAddress;
   }
 
+  /** The controller that last answered a write as active, else our best guess. */
+  get confirmedActiveAddress(): string {
+    return this.confirmedAddress ?? this.activeAddress;
+  }
+
+  /** Called when a different controller than before answers a write as the active one. */
+  onActiveConfirmed(listener: (address: string) => void): void {
+    this.confirmedListeners.push(listener);
+  }
+
+  private confirm(address: string): void {
+    if (this.confirmedAddress === address) return;
+    this.confirmedAddress = address;
+    for (const listener of this.confirmedListeners) listener(address);
+  }
+
   allAddresses(): { nodeId: number; address: string; host: string; port: number }[] {
     return this.voters.map((v) => ({ nodeId: v.id, address: addressOf(v), host: v.host, port: v.port }));
   }
@@ -103,7 +124,10 @@ export class ControllerClient {
       const address = this.activeAddress;
       try {
         const response = (await this.unary(address, method, request, timeoutMs)) as ControllerMethods[M][1] & WithControllerHint;
-        if (!isNotController(response)) return response;
+        if (!isNotController(response)) {
+          this.confirm(address);
+          return response;
+        }
         lastError = new TributaryError("NOT_CONTROLLER", `controller at ${address} is not active`);
         this.followHint(response.controller ?? null, address);
       } catch (error) {

@@ -1,7 +1,13 @@
-// Follows the committed metadata log through the StreamMetadata server stream of any
-// controller and applies it, in order, to this broker's MetadataImage. When a stream ends or
-// fails it reconnects (to the next voter) from the offset after the last one applied, so no
-// record is applied twice or skipped. Listeners run after each applied message.
+// Follows the committed metadata log through the StreamMetadata server stream of a controller
+// and applies it, in order, to this broker's MetadataImage. When a stream ends or fails it
+// reconnects from the offset after the last one applied, so no record is applied twice or
+// skipped. Listeners run after each applied message.
+//
+// Any controller can serve the stream, but this one is kept on the active controller (the one
+// that last answered this broker's writes) and marked as tracking liveness: when this process
+// dies its connection closes, and the active controller fences it within a short grace instead
+// of the session timeout. So a reconnect goes to the active controller first (other voters only
+// after that fails), and the stream moves when another controller becomes active.
 import type * as grpc from "@grpc/grpc-js";
 import { MetadataImage, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
@@ -13,6 +19,7 @@ export class MetadataFollower {
   readonly image = new MetadataImage();
   private committedOffset = -1;
   private stream: grpc.ClientReadableStream<v1.StreamMetadataResponse__Output> | undefined;
+  private streamAddress: string | undefined;
   private readonly listeners: MetadataListener[] = [];
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -35,7 +42,19 @@ export class MetadataFollower {
   }
 
   start(): void {
-    this.connect(this.controllers.activeControllerAddress);
+    this.controllers.onActiveConfirmed((address) => this.moveTo(address));
+    this.connect(this.controllers.confirmedActiveAddress);
+  }
+
+  /** Another controller answers as active: follow it there, so it sees this stream end if we die. */
+  private moveTo(address: string): void {
+    if (this.stopped || this.streamAddress === address) return;
+    const old = this.stream;
+    this.log.debug({ from: this.streamAddress, to: address }, "moving the metadata stream to the active controller");
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.stream = undefined; // its end is not a failure: no reconnect from it
+    old?.cancel();
+    this.connect(address);
   }
 
   /** Resolves once the image has applied `offset` (for callers that just wrote metadata). */
@@ -55,9 +74,12 @@ export class MetadataFollower {
   private connect(address: string): void {
     if (this.stopped) return;
     const client = this.controllers.clientFor(address);
-    const stream = client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1) });
+    const stream = client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1), tracksLiveness: true });
     this.stream = stream;
+    this.streamAddress = address;
+    let delivered = false;
     stream.on("data", (message: v1.StreamMetadataResponse__Output) => {
+      delivered = true;
       try {
         this.applyMessage(message);
       } catch (error) {
@@ -69,8 +91,11 @@ export class MetadataFollower {
     const retry = (reason: string) => {
       if (this.stream !== stream || this.stopped) return;
       this.stream = undefined;
-      this.log.debug({ address, reason }, "metadata stream ended; reconnecting");
-      this.reconnectTimer = setTimeout(() => this.connect(this.controllers.nextAddress()), this.reconnectBackoffMs);
+      this.streamAddress = undefined;
+      // Back to the active controller, unless that is where we just failed to get anything.
+      const next = delivered ? this.controllers.confirmedActiveAddress : this.controllers.nextAddress();
+      this.log.debug({ address, next, reason }, "metadata stream ended; reconnecting");
+      this.reconnectTimer = setTimeout(() => this.connect(next), this.reconnectBackoffMs);
     };
     stream.on("error", (error: Error) => retry(error.message));
     stream.on("end", () => retry("end"));
