@@ -9,6 +9,9 @@
 //   iterateBatches(buf)                  whole batches by length field; stops at a partial tail
 //   checkBatch, readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, setMaxTimestamp, ...
 //                                        the header-only operations the broker and log engine use
+//   validateBatchRecords(buf, pos?, opts?) walks a checked batch's records (decompressing if need
+//                                        be) without decoding them: throws the RecordsError that
+//                                        decodeBatch would, so a leader never appends poison
 //   Log-append time: a batch whose attributes say log-append gives every record the batch's
 //   maxTimestamp on decode (Kafka semantics); the broker stamps it with setMaxTimestamp.
 //   Offsets and timestamps are safe-integer JS numbers; anything beyond is refused, not rounded.
@@ -58,6 +61,7 @@ export {
   type DecodeBatchOptions,
   type TimestampType,
 } from "./batch-codec.js";
+export { validateBatchRecords, type ValidateRecordsOptions } from "./validate-records.js";
 export {
   type CompressionType,
   CompressionCodes,
