@@ -1,25 +1,40 @@
-// Checking an append before any byte of it is written, from batch headers alone (no record is
-// decoded): the leader's rules (Kafka's LogValidator for magic 2, in place) and the follower's.
-// Both walk the whole buffer first, so one bad batch anywhere refuses the whole append and the
-// log and the caller's buffer stay as they were.
+// Checking an append before any byte of it is written: the leader's rules (Kafka's LogValidator
+// for magic 2, in place) and the follower's. Both walk the whole buffer first, so one bad batch
+// anywhere refuses the whole append and the log and the caller's buffer stay as they were.
+//
+// The leader also walks every batch's records (validateBatchRecords: varints and lengths, no
+// record objects; a compressed batch is decompressed once to be walked, as Kafka's leader does),
+// because a batch with a right CRC around records no consumer can decode would otherwise poison
+// the partition for every reader. Followers do not repeat that walk: the leader did it, and
+// replication stays a CRC check and a copy.
 import {
   Attributes,
   BatchField,
   CompressionCodes,
   NO_PRODUCER_ID,
+  type ValidateRecordsOptions,
   checkBatch,
+  isRecordsError,
   setBaseOffset,
   setMaxTimestamp,
   setPartitionLeaderEpoch,
+  validateBatchRecords,
 } from "@tributary/records";
 import { assert } from "./assert.js";
 import { int64At, summarizeBatch } from "./batch-scanner.js";
 import type { LogConfig } from "./config.js";
-import { StorageError, batchProblemError } from "./errors.js";
+import { StorageError, batchProblemError, recordsProblemError } from "./errors.js";
 import type { ProducerAppend, ProducerBatch, ProducerBatchInput } from "./producer-state.js";
 import type { BatchPlacement } from "./segment.js";
 
 const KNOWN_CODEC_MAX = Math.max(...Object.values(CompressionCodes));
+
+/**
+ * A produced batch numbers its records 0, 1, 2, ... The decompression limit is left at the
+ * consumer's default (DecodeBatchOptions.maxDecompressedBytes): what the leader accepts, a
+ * consumer with default settings can decode.
+ */
+const PRODUCED_RECORDS: Readonly<ValidateRecordsOptions> = Object.freeze({ requireContiguousOffsetDeltas: true });
 
 export interface AppendPlan {
   kind: "append";
@@ -49,9 +64,10 @@ function invalid(batchIndex: number, reason: string, message: string): StorageEr
 
 /**
  * The leader's checks: each batch well-formed (length, magic, CRC) and within maxBatchBytes,
- * a known codec, at least one record with contiguous offset deltas, no control or transactional
- * batch, consistent producer fields, and an in-sequence, unfenced idempotent producer. Offsets are
- * planned from `logEndOffset`; nothing is written or stamped here.
+ * a known codec, records that decode (walked, not decoded), at least one record with contiguous
+ * offset deltas, no control or transactional batch, consistent producer fields, and an
+ * in-sequence, unfenced idempotent producer. Offsets are planned from `logEndOffset`; nothing is
+ * written or stamped here.
  */
 export function planLeaderAppend(bytes: Buffer, logEndOffset: number, config: LogConfig, producers: ProducerAppend): AppendPlan | DuplicatePlan {
   if (bytes.length === 0) throw new StorageError("INVALID_RECORD", "the append holds no batches", { reason: "empty" });
@@ -70,6 +86,7 @@ export function planLeaderAppend(bytes: Buffer, logEndOffset: number, config: Lo
     const maxTimestampMs = int64At(bytes, position + BatchField.maxTimestamp);
     const producerId = int64At(bytes, position + BatchField.producerId);
     checkLeaderBatchFields(batchIndex, attributes, recordCount, lastOffsetDelta, maxTimestampMs, producerId);
+    checkRecords(bytes, position, batchIndex);
     if (producerId !== NO_PRODUCER_ID) {
       const producerEpoch = bytes.readInt16BE(position + BatchField.producerEpoch);
       const baseSequence = bytes.readInt32BE(position + BatchField.baseSequence);
@@ -109,6 +126,16 @@ function checkLeaderBatchFields(batchIndex: number, attributes: number, recordCo
     throw new StorageError("INVALID_TIMESTAMP", `batch ${batchIndex}: max timestamp is not a valid time`, { batchIndex });
   }
   if (Number.isNaN(producerId) || producerId < NO_PRODUCER_ID) throw invalid(batchIndex, "bad-producer-fields", "producer id is out of range");
+}
+
+/** Walks the batch's records; a batch no consumer could decode is refused here, before any write. */
+function checkRecords(bytes: Buffer, position: number, batchIndex: number): void {
+  try {
+    validateBatchRecords(bytes, position, PRODUCED_RECORDS);
+  } catch (error) {
+    if (isRecordsError(error)) throw recordsProblemError(error, batchIndex);
+    throw error;
+  }
 }
 
 /**

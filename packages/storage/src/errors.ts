@@ -7,12 +7,12 @@
 //
 // Broken invariants (an offset going backwards inside the engine) are not StorageErrors: they
 // are AssertionErrors from assert.ts, bugs to fix rather than conditions to handle.
-import type { BatchProblem } from "@tributary/records";
+import type { BatchProblem, RecordsError } from "@tributary/records";
 
 export type StorageErrorKind =
   /** A read below the log start offset or past the log end offset. */
   | "OFFSET_OUT_OF_RANGE"
-  /** A batch failed its length, magic, count or CRC check. */
+  /** A batch failed its length, magic, count or CRC check, or its records do not decode. */
   | "CORRUPT_MESSAGE"
   /** One batch is larger than `maxBatchBytes`. */
   | "MESSAGE_TOO_LARGE"
@@ -89,6 +89,21 @@ export function isStorageError(error: unknown): error is StorageError {
 export function batchProblemError(problem: BatchProblem, batchIndex: number): StorageError {
   const kind: StorageErrorKind = problem.kind === "too-large" ? "MESSAGE_TOO_LARGE" : "CORRUPT_MESSAGE";
   return new StorageError(kind, `batch ${batchIndex}: ${problem.message}`, { reason: problem.kind, batchIndex });
+}
+
+/**
+ * Maps a record walk failure (validateBatchRecords) to the protocol's error kind: records that
+ * cannot be decoded (or decompressed) are CORRUPT_MESSAGE; offset deltas out of sequence are
+ * INVALID_RECORD, as Kafka's leader answers for them; the decompression limit and an unknown or
+ * unloadable codec keep their own codes. `reason` is the RecordsError kind.
+ */
+export function recordsProblemError(error: RecordsError, batchIndex: number): StorageError {
+  const kind: StorageErrorKind =
+    error.kind === "too-large" ? "MESSAGE_TOO_LARGE"
+    : error.kind === "unsupported-compression" ? "UNSUPPORTED_COMPRESSION_TYPE"
+    : error.kind === "bad-count" ? "INVALID_RECORD"
+    : "CORRUPT_MESSAGE";
+  return new StorageError(kind, `batch ${batchIndex}: ${error.message}`, { reason: error.kind, batchIndex, cause: error });
 }
 
 /** Wraps a failed file operation so the broker can take the log folder offline. */

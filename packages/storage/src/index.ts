@@ -8,9 +8,11 @@
 //
 // Write (synchronous; bytes go to the page cache, fsync per flushMessages / flushMs)
 //   appendAsLeader(batches, leaderEpoch, { logAppendTimeMs? })  validate headers (CRC, size,
-//       idempotent sequence), stamp offsets + epoch in place, write as is; duplicate retries
-//       answer with the original offsets and `duplicate: true`.
-//   appendAsFollower(batches)                              keep the leader's offsets and epochs.
+//       idempotent sequence) and walk the records (decompressing compressed batches), stamp
+//       offsets + epoch in place, write as is; duplicate retries answer with the original
+//       offsets and `duplicate: true`. Undecodable records: CORRUPT_MESSAGE.
+//   appendAsFollower(batches)                              keep the leader's offsets and epochs;
+//       headers and CRC only (the leader walked the records).
 //   assignEpochStartOffset(epoch, offset)                  a new leader marks its epoch's start.
 //   truncateTo(offset) / truncateFullyAndStartAt(offset) / deleteRecordsBefore(offset)
 //

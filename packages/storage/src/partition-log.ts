@@ -245,9 +245,10 @@ export class PartitionLog {
 
   /**
    * Appends batches from a producer. `batches` is one or more RecordBatch v2 back to back; each
-   * is checked from its header alone, and a bad one anywhere refuses the whole append with a
-   * StorageError (the log and the buffer unchanged). Then base offsets (contiguous from the log
-   * end) and `leaderEpoch` are stamped into the buffer in place, and its bytes written as they are.
+   * is checked (header, CRC, and a walk of its records that decodes nothing), and a bad one
+   * anywhere refuses the whole append with a StorageError (the log and the buffer unchanged).
+   * Then base offsets (contiguous from the log end) and `leaderEpoch` are stamped into the
+   * buffer in place, and its bytes written as they are.
    *
    * Idempotent batches (producer id >= 0): an exact repeat of one of the producer's last 5 batches
    * returns the original offsets with `duplicate: true` and writes nothing; a sequence gap throws
@@ -280,7 +281,8 @@ export class PartitionLog {
   }
 
   /**
-   * Appends batches fetched from the leader, keeping their offsets and epochs. They must start at
+   * Appends batches fetched from the leader, keeping their offsets and epochs. Only headers and
+   * CRCs are checked: the leader walked the records when it appended them. They must start at
    * or after the log end and go forward (gaps are allowed: compaction makes them); otherwise
    * OFFSET_OUT_OF_ORDER, and the follower should truncate and fetch again. Returns null for an
    * empty buffer.
