@@ -4,7 +4,7 @@ import { MetadataCache } from "./metadata-cache.js";
 
 const NO_ERROR = { code: "NONE", message: "" } as unknown as v1.Error__Output;
 
-function response(offset: number, leaders: number[], brokers = [1, 2, 3]): v1.MetadataResponse__Output {
+function response(offset: number, leaders: number[], brokers = [1, 2, 3], leaderEpoch = 5): v1.MetadataResponse__Output {
   return {
     brokers: brokers.map((id) => ({ nodeId: id, endpoint: { host: "127.0.0.1", port: 9090 + id, listenerName: "" }, rack: "", fenced: false })),
     clusterId: "c",
@@ -16,7 +16,7 @@ function response(offset: number, leaders: number[], brokers = [1, 2, 3]): v1.Me
         name: "t",
         topicId: "id",
         isInternal: false,
-        partitions: leaders.map((leader, partition) => ({ error: NO_ERROR, partition, leader, leaderEpoch: 5, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [] })),
+        partitions: leaders.map((leader, partition) => ({ error: NO_ERROR, partition, leader, leaderEpoch, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [] })),
       },
     ],
   };
@@ -54,5 +54,16 @@ describe("MetadataCache", () => {
     expect(cache.brokerList().map((b) => b.nodeId)).toEqual([1, 2, 3]);
     // The topic itself is still taken (it was asked for).
     expect(cache.partition("t", 2)?.leaderId).toBe(1);
+  });
+
+  it("never takes an older leader epoch for a partition than the one it knows (a lagging broker's answer)", () => {
+    const cache = new MetadataCache(60_000);
+    cache.update(response(20, [1, 2, 3], [1, 2, 3], 7), 0);
+    cache.applyLeaderHint("t", 0, { nodeId: 2, leaderEpoch: 8, endpoint: null });
+    cache.update(response(15, [1, 1, 1], [1, 2, 3], 6), 1);
+    expect(cache.partition("t", 0)).toMatchObject({ leaderId: 2, leaderEpoch: 8 });
+    expect(cache.partition("t", 1)).toMatchObject({ leaderId: 2, leaderEpoch: 7 });
+    cache.update(response(21, [3, 3, 3], [1, 2, 3], 9), 2);
+    expect([0, 1, 2].map((p) => cache.leaderFor("t", p)?.nodeId)).toEqual([3, 3, 3]);
   });
 });

@@ -69,8 +69,18 @@ export class MetadataCache {
     }
     for (const topic of response.topics) {
       const error = errorCodeOf(topic.error);
+      const known = this.topics.get(topic.name);
+      const knownPartitions = known !== undefined && known.topicId === topic.topicId ? known.partitions : [];
       const partitions: PartitionInfo[] = [];
       for (const p of topic.partitions) {
+        // A broker whose metadata lags may name a leader that has since been replaced: a
+        // partition's leader epoch only goes up, so an older one never replaces a newer one
+        // (a consumer sent back to a deposed leader would read a log it has already passed).
+        const current = knownPartitions[p.partition];
+        if (current !== undefined && p.leaderEpoch < current.leaderEpoch) {
+          partitions[p.partition] = current;
+          continue;
+        }
         partitions[p.partition] = {
           topic: topic.name,
           partition: p.partition,
