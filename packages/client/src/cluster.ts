@@ -9,6 +9,9 @@ import type { ClientLogger } from "./logger.js";
 import { type BackoffPolicy, sleep } from "./retry.js";
 import { unary } from "./rpc.js";
 
+/** How long a broker that failed to answer is tried after the others for calls any broker can answer. */
+const FAILED_BROKER_MEMORY_MS = 10_000;
+
 export interface ClusterOptions {
   bootstrapServers: string[];
   clientId: string;
@@ -36,6 +39,8 @@ export class Cluster {
   private refreshing: Promise<void> | undefined;
   private lastRefreshStartMs = -Infinity;
   private nextBootstrap = 0;
+  /** When a call to each address last failed without an answer (see candidateAddresses). */
+  private readonly failedAtMs = new Map<string, number>();
   private closed = false;
   /** Refreshes metadata older than metadataMaxAgeMs (new partitions, moved leaders nobody erred on). */
   private readonly maxAgeTimer: NodeJS.Timeout;
@@ -72,13 +77,29 @@ export class Cluster {
     return this.pool.get(address);
   }
 
-  /** Addresses to try for a call any broker can answer: live brokers first, then bootstrap ones. */
-  candidateAddresses(): string[] {
+  /**
+   * Addresses to try for a call any broker can answer: live brokers first, then bootstrap ones;
+   * those that failed lately go last, so a stalled broker (SIGSTOP: connections open, no answer)
+   * does not cost every metadata refresh a whole request timeout before the next is tried.
+   */
+  candidateAddresses(nowMs = Date.now()): string[] {
     const known = this.metadata.brokerList().map((b) => b.address);
     const start = this.nextBootstrap++ % Math.max(1, this.options.bootstrapServers.length);
     const bootstrap = [...this.options.bootstrapServers.slice(start), ...this.options.bootstrapServers.slice(0, start)];
     const rotated = known.length === 0 ? [] : [...known.slice(start % known.length), ...known.slice(0, start % known.length)];
-    return [...new Set([...rotated, ...bootstrap])];
+    const all = [...new Set([...rotated, ...bootstrap])];
+    const failedLately = (address: string) => nowMs - (this.failedAtMs.get(address) ?? -Infinity) < FAILED_BROKER_MEMORY_MS;
+    return [...all.filter((a) => !failedLately(a)), ...all.filter(failedLately)];
+  }
+
+  /** A call to `address` failed for want of an answer (unreachable, timed out): try others first for a while. */
+  noteUnreachable(address: string, nowMs = Date.now()): void {
+    this.failedAtMs.set(address, nowMs);
+  }
+
+  /** `address` answered: it is a first choice again. */
+  noteReachable(address: string): void {
+    this.failedAtMs.delete(address);
   }
 
   /** Runs `call` against brokers in turn until one answers (network errors move on to the next). */
@@ -86,10 +107,13 @@ export class Cluster {
     let lastError: TributaryError | undefined;
     for (const address of this.candidateAddresses()) {
       try {
-        return await call(this.stubs(address));
+        const answer = await call(this.stubs(address));
+        this.noteReachable(address);
+        return answer;
       } catch (error) {
         const typed = asTributaryError(error);
         if (typed.code !== "NETWORK_EXCEPTION" && typed.code !== "REQUEST_TIMED_OUT" && typed.code !== "BROKER_SHUTTING_DOWN") throw typed;
+        this.noteUnreachable(address);
         lastError = typed;
       }
     }
