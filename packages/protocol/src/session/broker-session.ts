@@ -1,0 +1,160 @@
+// The client end of Broker.Session: Produce and Fetch requests to one broker on one long-lived
+// bidi call, each matched to its answer by correlation id. A unary gRPC call costs roughly four
+// times the CPU of a message on an open stream in grpc-js (measured: ~300 us vs ~75 us of client
+// CPU per round trip on loopback), and at low linger every record is a Produce request and
+// every append sets off follower fetches, so this is where low latency comes from.
+//
+// The call is opened on first use and again after it breaks. A request whose call breaks, or
+// that gets no answer within its timeout, is rejected with a grpc ServiceError (UNAVAILABLE or
+// DEADLINE_EXCEEDED), exactly as the unary call would have been, so callers map errors once.
+import * as grpc from "@grpc/grpc-js";
+import { messageCodec } from "../codec.js";
+import type { ErrorCode } from "../errors.js";
+import type { Error__Output } from "../generated/tributary/v1/Error.js";
+import type { FetchRequest } from "../generated/tributary/v1/FetchRequest.js";
+import type { FetchResponse__Output } from "../generated/tributary/v1/FetchResponse.js";
+import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
+import { SESSION_BODY, type SessionBodyField, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
+
+export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
+
+const fetchRequestCodec = messageCodec<FetchRequest, unknown>("FetchRequest");
+const fetchResponseCodec = messageCodec<object, FetchResponse__Output>("FetchResponse");
+const produceResponseCodec = messageCodec<object, ProduceResponse__Output>("ProduceResponse");
+const errorCodec = messageCodec<object, Error__Output>("Error");
+
+interface PendingRequest {
+  expected: SessionBodyField;
+  resolve(body: Buffer): void;
+  reject(error: grpc.ServiceError): void;
+  timer: NodeJS.Timeout;
+}
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+export class BrokerSession {
+  private call: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private readonly pending = new Map<number, PendingRequest>();
+  private nextCorrelationId = 1;
+  private closed = false;
+
+  /**
+   * @param client any client on the broker's channel (the Broker stub): the session shares its
+   *   HTTP/2 connection.
+   * @param name for error messages, e.g. "broker 2".
+   */
+  constructor(
+    private readonly client: grpc.Client,
+    private readonly name: string,
+  ) {}
+
+  /** Sends an already-encoded ProduceRequest; resolves with the broker's answer. */
+  async produce(encodedRequest: Uint8Array, timeoutMs: number): Promise<ProduceResponse__Output> {
+    const body = await this.request(SESSION_BODY.produce, encodedRequest, timeoutMs);
+    return produceResponseCodec.decode(body);
+  }
+
+  async fetch(request: FetchRequest, timeoutMs: number): Promise<FetchResponse__Output> {
+    const body = await this.request(SESSION_BODY.fetch, fetchRequestCodec.encode(request), timeoutMs);
+    return fetchResponseCodec.decode(body);
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Ends the call; requests still waiting are rejected (CANCELLED). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(grpc.status.CANCELLED, `session with ${this.name} closed`);
+    this.call?.end();
+    this.call = undefined;
+  }
+
+  private request(kind: SessionBodyField, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+    if (this.closed) return Promise.reject(serviceError(grpc.status.CANCELLED, `session with ${this.name} is closed`));
+    const call = this.openCall();
+    const correlationId = this.nextCorrelationId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(correlationId)) reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(correlationId, { expected: kind, resolve, reject, timer });
+      call.write(encodeSessionFrame(correlationId, kind, body));
+    });
+  }
+
+  private openCall(): grpc.ClientDuplexStream<Buffer, Buffer> {
+    if (this.call !== undefined) return this.call;
+    const call = this.client.makeBidiStreamRequest<Buffer, Buffer>(BROKER_SESSION_PATH, identity, identity);
+    this.call = call;
+    call.on("data", (frame: Buffer) => this.onFrame(frame));
+    // A broken call fails what it carried; the next request opens a new one. `status` comes
+    // after `error` for a failed call and alone for one the broker ended cleanly.
+    const onBroken = (code: grpc.status, details: string): void => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      this.failAll(code === grpc.status.OK ? grpc.status.UNAVAILABLE : code, `session with ${this.name} ended: ${details}`);
+    };
+    call.on("error", (error: grpc.ServiceError) => onBroken(error.code, error.details || error.message));
+    call.on("status", (status: grpc.StatusObject) => onBroken(status.code, status.details));
+    return call;
+  }
+
+  private onFrame(frame: Buffer): void {
+    let decoded;
+    try {
+      decoded = decodeSessionFrame(frame);
+    } catch (error) {
+      // An unreadable answer cannot be matched to its request: drop the call and fail them all.
+      const call = this.call;
+      this.call = undefined;
+      this.failAll(grpc.status.INTERNAL, `unreadable session answer from ${this.name}: ${(error as Error).message}`);
+      call?.cancel();
+      return;
+    }
+    const request = this.pending.get(decoded.correlationId);
+    if (request === undefined) return; // timed out already; the broker answered late
+    this.pending.delete(decoded.correlationId);
+    clearTimeout(request.timer);
+    if (decoded.bodyField === SESSION_BODY.error) {
+      const error = errorCodec.decode(decoded.body);
+      request.reject(serviceError(statusForCode(error.code as ErrorCode), `${error.code}: ${error.message}`));
+    } else if (decoded.bodyField !== request.expected) {
+      request.reject(serviceError(grpc.status.INTERNAL, `${this.name} answered request ${decoded.correlationId} with the wrong kind of body`));
+    } else {
+      request.resolve(decoded.body);
+    }
+  }
+
+  private failAll(code: grpc.status, details: string): void {
+    const requests = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of requests) {
+      clearTimeout(request.timer);
+      request.reject(serviceError(code, details));
+    }
+  }
+}
+
+/** The gRPC status a unary call would have ended with for a whole-request error code. */
+function statusForCode(code: ErrorCode): grpc.status {
+  switch (code) {
+    case "RESOURCE_EXHAUSTED":
+      return grpc.status.RESOURCE_EXHAUSTED;
+    case "INVALID_REQUEST":
+      return grpc.status.INVALID_ARGUMENT;
+    case "NETWORK_EXCEPTION":
+      return grpc.status.UNAVAILABLE;
+    case "REQUEST_TIMED_OUT":
+      return grpc.status.DEADLINE_EXCEEDED;
+    default:
+      return grpc.status.INTERNAL;
+  }
+}
+
+function serviceError(code: grpc.status, details: string): grpc.ServiceError {
+  return Object.assign(new Error(`${code} ${grpc.status[code]}: ${details}`), { code, details, metadata: new grpc.Metadata() });
+}
