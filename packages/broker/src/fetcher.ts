@@ -4,7 +4,7 @@
 // batches to append as they are, its HW (ours becomes min(its HW, our log end)), or a
 // diverging epoch, on which we truncate to the end of the last shared epoch and fetch on.
 import * as grpc from "@grpc/grpc-js";
-import { errorCodeOf, int64, int64ToNumber, tributaryV1, type MetadataImage, type v1 } from "@tributary/protocol";
+import { BrokerSession, errorCodeOf, int64, int64ToNumber, tributaryV1, type MetadataImage, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import { addressOf } from "./controller-client.js";
 import type { Partition } from "./partition.js";
@@ -38,9 +38,10 @@ interface Followed {
 class ReplicaFetcher {
   readonly partitions = new Map<string, Followed>();
   private readonly client: v1.BrokerClient;
+  /** Fetches go over one long-lived call: a follower fetches once or twice per leader append. */
+  private readonly session: BrokerSession;
   private running = false;
   private stopped = false;
-  private call: grpc.ClientUnaryCall | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly leaderId: number, readonly address: string, private readonly settings: FetcherSettings) {
@@ -53,6 +54,7 @@ class ReplicaFetcher {
       // Fetch responses carry megabytes: a 64 KiB window would cost a round trip per 64 KiB.
       "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES,
     });
+    this.session = new BrokerSession(this.client, `leader ${leaderId} at ${address}`);
   }
 
   add(partition: Partition): void {
@@ -67,7 +69,7 @@ class ReplicaFetcher {
   stop(): void {
     this.stopped = true;
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.call?.cancel();
+    this.session.close();
     this.client.close();
   }
 
@@ -124,14 +126,10 @@ class ReplicaFetcher {
     };
     let response: v1.FetchResponse__Output;
     try {
-      response = await new Promise<v1.FetchResponse__Output>((resolve, reject) => {
-        this.call = this.client.Fetch(request, { deadline: Date.now() + this.settings.maxWaitMs + this.settings.requestTimeoutMs }, (error, value) => (error ? reject(error) : resolve(value!)));
-      });
+      response = await this.session.fetch(request, this.settings.maxWaitMs + this.settings.requestTimeoutMs);
     } catch (error) {
       if (!this.stopped) this.settings.log.debug({ leader: this.leaderId, err: error }, "follower fetch failed");
       return false;
-    } finally {
-      this.call = undefined;
     }
     const requestError = errorCodeOf(response.error);
     if (requestError !== "NONE") {

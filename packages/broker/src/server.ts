@@ -17,6 +17,7 @@ import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
 import { handleProduce } from "./produce-handler.js";
 import type { ProducerIdManager } from "./producer-ids.js";
+import { type RequestAdmission, sessionHandler } from "./session-handler.js";
 
 export interface BrokerServices {
   ctx: BrokerContext;
@@ -29,6 +30,8 @@ export class BrokerServer {
   readonly server: grpc.Server;
   readonly health = new HealthImplementation({ "": "NOT_SERVING", "tributary.v1.Broker": "NOT_SERVING" });
   private inFlight = 0;
+  /** The one cap on requests in progress, for unary calls and session requests alike. */
+  private readonly admission: RequestAdmission;
 
   constructor(private readonly services: BrokerServices, private readonly log: Logger, maxMessageBytes: number) {
     this.server = new grpc.Server({
@@ -38,11 +41,26 @@ export class BrokerServer {
       "grpc.max_concurrent_streams": services.ctx.limits.maxConcurrentRequests,
     });
     const { ctx, admin, producerIds } = services;
+    const limit = ctx.limits.maxConcurrentRequests;
+    this.admission = {
+      limit,
+      tryAdmit: () => {
+        if (this.inFlight >= limit) return false;
+        this.inFlight++;
+        return true;
+      },
+      release: () => {
+        this.inFlight--;
+      },
+    };
     const v1Services = tributaryV1();
     // Fetch answers carry the records: they are encoded with one copy of those bytes, not two.
     const brokerService: grpc.ServiceDefinition = {
       ...v1Services.Broker.service,
       Fetch: { ...v1Services.Broker.service.Fetch, responseSerialize: encodeFetchResponse as (value: unknown) => Buffer },
+      // Session frames are read and written by hand (session-handler.ts): their bodies are
+      // spliced in already encoded.
+      Session: { ...v1Services.Broker.service.Session, requestDeserialize: rawBytes, responseSerialize: rawBytes },
     };
     this.server.addService(brokerService, {
       Produce: this.unary("Produce", (r: v1.ProduceRequest__Output) => handleProduce(ctx, r)),
@@ -51,6 +69,7 @@ export class BrokerServer {
       Metadata: this.unary("Metadata", (r: v1.MetadataRequest__Output) => handleMetadata(ctx, r)),
       OffsetForLeaderEpoch: this.unary("OffsetForLeaderEpoch", (r: v1.OffsetForLeaderEpochRequest__Output) => handleOffsetForLeaderEpoch(ctx, r)),
       InitProducerId: this.unary("InitProducerId", (r: v1.InitProducerIdRequest__Output) => producerIds.handle(r)),
+      Session: sessionHandler({ produce: (r) => handleProduce(ctx, r), fetch: (r) => handleFetch(ctx, r) }, this.admission, log) as unknown as grpc.handleBidiStreamingCall<v1.SessionRequest__Output, v1.SessionResponse>,
     } satisfies v1.BrokerHandlers);
     this.server.addService(v1Services.Admin.service, {
       CreateTopics: this.unary("CreateTopics", (r: v1.CreateTopicsRequest__Output) => admin.createTopics(r)),
@@ -68,13 +87,11 @@ export class BrokerServer {
   }
 
   private unary<Req, Res>(method: string, run: (request: Req) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res> {
-    const limit = this.services.ctx.limits.maxConcurrentRequests;
     return (call, callback) => {
-      if (this.inFlight >= limit) {
-        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `RESOURCE_EXHAUSTED: ${limit} requests are in progress on this broker; back off and retry` });
+      if (!this.admission.tryAdmit()) {
+        callback({ code: grpc.status.RESOURCE_EXHAUSTED, details: `RESOURCE_EXHAUSTED: ${this.admission.limit} requests are in progress on this broker; back off and retry` });
         return;
       }
-      this.inFlight++;
       let result: Promise<Res>;
       try {
         result = Promise.resolve(run(call.request));
@@ -83,11 +100,11 @@ export class BrokerServer {
       }
       result.then(
         (response) => {
-          this.inFlight--;
+          this.admission.release();
           callback(null, response);
         },
         (error: unknown) => {
-          this.inFlight--;
+          this.admission.release();
           this.log.error({ err: error, method }, "request failed unexpectedly");
           callback({ code: grpc.status.INTERNAL, details: `UNKNOWN_SERVER_ERROR: ${error instanceof Error ? error.message : String(error)}` });
         },
@@ -123,6 +140,8 @@ export class BrokerServer {
     });
   }
 }
+
+const rawBytes = (bytes: Buffer): Buffer => bytes;
 
 // grpc-js has no server option for the receive window (clients have grpc-node.flow_control_window),
 // so these two reach into its http2 server settings. Both are best effort: if a grpc-js upgrade

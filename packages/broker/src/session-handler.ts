@@ -1,0 +1,100 @@
+// The broker end of Broker.Session: Produce and Fetch requests arriving on one long-lived call
+// are run by the same handlers as the unary calls, and each answer goes back, tagged with its
+// request's correlation id, as soon as it is ready (a long-polling fetch does not hold up a
+// produce behind it). Requests are started in arrival order, so a producer's appends to a
+// partition happen in the order it sent them, as on one unary connection.
+//
+// Bad frames never end the process: a frame whose correlation id can be read gets an error
+// answer; one that cannot ends the call with INVALID_ARGUMENT.
+import * as grpc from "@grpc/grpc-js";
+import { type ErrorCode, SESSION_BODY, type SessionBodyField, decodeSessionFrame, encodeSessionFrame, messageCodec, peekCorrelationId, type v1 } from "@tributary/protocol";
+import type { Logger } from "pino";
+import { encodeFetchResponse } from "./fetch-response-codec.js";
+
+const produceRequestCodec = messageCodec<object, v1.ProduceRequest__Output>("ProduceRequest");
+const produceResponseCodec = messageCodec<v1.ProduceResponse, unknown>("ProduceResponse");
+const fetchRequestCodec = messageCodec<object, v1.FetchRequest__Output>("FetchRequest");
+const errorCodec = messageCodec<v1.Error, unknown>("Error");
+
+export interface SessionHandlers {
+  produce(request: v1.ProduceRequest__Output): Promise<v1.ProduceResponse>;
+  fetch(request: v1.FetchRequest__Output): Promise<v1.FetchResponse>;
+}
+
+/** The broker-wide cap on requests in progress, shared with the unary calls. */
+export interface RequestAdmission {
+  /** False when the cap is reached: the request is refused with RESOURCE_EXHAUSTED. */
+  tryAdmit(): boolean;
+  release(): void;
+  readonly limit: number;
+}
+
+export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmission, log: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+  return (call) => {
+    let outstanding = 0;
+    let clientDone = false;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      call.end();
+    };
+    const send = (frame: Buffer): void => {
+      if (finished || call.cancelled) return;
+      call.write(frame);
+    };
+    const answerError = (correlationId: number, code: ErrorCode, message: string): void => {
+      send(encodeSessionFrame(correlationId, SESSION_BODY.error, errorCodec.encode({ code, message })));
+    };
+
+    call.on("data", (frame: Buffer) => {
+      let correlationId: number;
+      let request: v1.ProduceRequest__Output | v1.FetchRequest__Output;
+      let kind: SessionBodyField;
+      try {
+        const decoded = decodeSessionFrame(frame);
+        correlationId = decoded.correlationId;
+        kind = decoded.bodyField;
+        if (kind === SESSION_BODY.produce) request = produceRequestCodec.decode(decoded.body);
+        else if (kind === SESSION_BODY.fetch) request = fetchRequestCodec.decode(decoded.body);
+        else throw new Error(`field ${kind} is not a request`);
+      } catch (error) {
+        const peeked = peekCorrelationId(frame);
+        const message = `unreadable session request: ${(error as Error).message}`;
+        if (peeked === undefined) {
+          finished = true;
+          call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: `INVALID_REQUEST: ${message}` });
+        } else {
+          answerError(peeked, "INVALID_REQUEST", message);
+        }
+        return;
+      }
+      if (!admission.tryAdmit()) {
+        answerError(correlationId, "RESOURCE_EXHAUSTED", `${admission.limit} requests are in progress on this broker; back off and retry`);
+        return;
+      }
+      outstanding++;
+      const work =
+        kind === SESSION_BODY.produce
+          ? handlers.produce(request as v1.ProduceRequest__Output).then((response) => produceResponseCodec.encode(response))
+          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponse(response));
+      work.then(
+        (body) => send(encodeSessionFrame(correlationId, kind, body)),
+        (error: unknown) => {
+          log.error({ err: error, correlationId }, "session request failed unexpectedly");
+          answerError(correlationId, "UNKNOWN_SERVER_ERROR", error instanceof Error ? error.message : String(error));
+        },
+      ).finally(() => {
+        admission.release();
+        outstanding--;
+        if (clientDone && outstanding === 0) finish();
+      });
+    });
+    // The client half-closed: answer what is in progress, then end our side too.
+    call.on("end", () => {
+      clientDone = true;
+      if (outstanding === 0) finish();
+    });
+    call.on("error", (error) => log.debug({ err: error }, "session call error"));
+  };
+}
