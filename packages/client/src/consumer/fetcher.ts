@@ -3,12 +3,27 @@
 // buffered data. Bytes asked for are reserved against fetchMaxBytes until the answer is in the
 // buffer, so buffered + requested never passes it (backpressure: a consumer that stops polling
 // stops fetching). Answers for a position that was since moved (seek, revoke) are dropped.
+//
+// Leaders change under it (kill -9, a stalled broker, controlled shutdown, preferred-leader
+// election), so it never trusts one broker for long:
+//   - each partition is asked with the leader epoch the client knows, so a deposed leader
+//     answers FENCED/UNKNOWN_LEADER_EPOCH instead of serving an old view of the log;
+//   - a partition error or a failed call marks the topic's metadata stale, asks for a refresh,
+//     and holds that broker (or partition) back for a growing backoff, never in a tight loop;
+//   - a call that outlives max wait by OVERDUE_AFTER_MS is suspect (a SIGSTOPped broker keeps
+//     its connections open and silent): metadata is refreshed while it lasts, and a partition
+//     whose leader moved is released from it and fetched from the new leader at once;
+//   - every call is settled by its own deadline, whatever the transport does;
+//   - one broker's trouble never holds back partitions led by the others.
 import { int64, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
-import { TributaryError, asTributaryError, responseErrorOf } from "../errors.js";
-import { unary } from "../rpc.js";
+import { TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
+import { backoffDelayMs } from "../retry.js";
+import { sessionRequest } from "../rpc.js";
 import { baseOffsetAt, iterateBatches, lastOffsetDeltaAt } from "@tributary/records";
 import type { FetchBuffer } from "./fetch-buffer.js";
+import { FetchBackoff } from "./fetch-backoff.js";
+import { fetchErrorAction } from "./fetch-errors.js";
 import type { PartitionPosition, SubscriptionState } from "./subscription-state.js";
 import type { ResolvedConsumerOptions } from "./types.js";
 
@@ -23,7 +38,10 @@ export interface FetcherHooks {
   onFetchReturned(): void;
 }
 
-const RETRY_AFTER_ERROR_MS = 100;
+/** A call still unanswered this long after its max wait is suspect: refresh metadata while it lasts. */
+const OVERDUE_AFTER_MS = 1_000;
+/** The fetcher's own deadline runs this much after the call's, in case the transport never settles it. */
+const DEADLINE_SLACK_MS = 1_000;
 
 /** Below this much room a fetch is not worth a call (unless a partition's whole share fits). */
 const MIN_FETCH_BYTES = 64 * 1024;
@@ -49,13 +67,36 @@ export function fetchRequestBytes(budget: FetchBudget): number {
   return maxBytes < Math.min(budget.maxPartitionFetchBytes, MIN_FETCH_BYTES) ? 0 : maxBytes;
 }
 
+/** One Fetch call in flight. */
+interface Flight {
+  readonly id: number;
+  readonly nodeId: number;
+  readonly address: string;
+  readonly partitions: PartitionPosition[];
+  /** Each partition's positionEpoch when asked: an answer for an older position is dropped. */
+  readonly positionEpochs: Map<string, number>;
+  /** Each partition's fetch offset as asked. */
+  readonly fetchOffsets: Map<string, number>;
+  readonly maxBytes: number;
+  settled: boolean;
+  overdueChecks: number;
+  overdueTimer: NodeJS.Timeout | undefined;
+  deadlineTimer: NodeJS.Timeout | undefined;
+}
+
+const nodeKey = (nodeId: number): string => `node:${nodeId}`;
+
 export class Fetcher {
-  private readonly inFlightByNode = new Set<number>();
+  private readonly flights = new Map<number, Flight>();
+  private readonly flightByNode = new Map<number, Flight>();
+  private nextFlightId = 1;
   private reservedBytes = 0;
   private wakeScheduled = false;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
   private running = false;
   private rotation = 0;
+  private readonly backoff: FetchBackoff;
 
   constructor(
     private readonly cluster: Cluster,
@@ -63,7 +104,9 @@ export class Fetcher {
     private readonly buffer: FetchBuffer,
     private readonly options: ResolvedConsumerOptions,
     private readonly hooks: FetcherHooks,
-  ) {}
+  ) {
+    this.backoff = new FetchBackoff(cluster.options.backoff);
+  }
 
   start(): void {
     this.running = true;
@@ -72,8 +115,10 @@ export class Fetcher {
 
   stop(): void {
     this.running = false;
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    this.wakeAtMs = Infinity;
+    for (const flight of [...this.flights.values()]) this.settle(flight);
   }
 
   get bytesReserved(): number {
@@ -89,16 +134,30 @@ export class Fetcher {
     });
   }
 
-  private retryLater(): void {
-    if (this.retryTimer !== undefined || !this.running) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+  /** Wakes the fetcher at `atMs` (the earliest of the times asked for wins). */
+  private wakeAt(atMs: number): void {
+    if (!this.running || atMs >= this.wakeAtMs) return;
+    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
+    this.wakeAtMs = atMs;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeAtMs = Infinity;
       this.wakeup();
-    }, RETRY_AFTER_ERROR_MS);
+    }, Math.max(0, atMs - Date.now()));
+  }
+
+  /** Refreshes metadata (shared with every other caller) and looks again once it is in. */
+  private refreshThenWake(): void {
+    this.cluster.refreshMetadata().then(
+      () => this.wakeup(),
+      () => this.wakeAt(Date.now() + this.cluster.options.backoff.initialBackoffMs),
+    );
   }
 
   private fetchAll(): void {
     if (!this.running) return;
+    const nowMs = Date.now();
+    this.releaseMovedPartitions();
     const byNode = new Map<number, PartitionPosition[]>();
     let unknownLeader = false;
     // A broker fills a response partition by partition in request order; rotating the order
@@ -113,18 +172,34 @@ export class Fetcher {
         this.cluster.metadata.markStale(state.topic);
         continue;
       }
-      if (this.inFlightByNode.has(leader.nodeId)) continue;
+      const blockedUntilMs = Math.max(this.backoff.blockedUntil(nodeKey(leader.nodeId), leader.nodeId, nowMs), this.backoff.blockedUntil(state.key, leader.nodeId, nowMs));
+      if (blockedUntilMs > 0) {
+        this.wakeAt(blockedUntilMs);
+        continue;
+      }
+      if (this.flightByNode.has(leader.nodeId)) continue;
       const list = byNode.get(leader.nodeId);
       if (list === undefined) byNode.set(leader.nodeId, [state]);
       else list.push(state);
     }
-    if (unknownLeader) {
-      this.cluster.refreshMetadata().then(
-        () => this.wakeup(),
-        () => this.retryLater(),
-      );
-    }
+    if (unknownLeader) this.refreshThenWake();
     for (const [nodeId, partitions] of byNode) this.fetchFrom(nodeId, partitions);
+  }
+
+  /**
+   * A partition asked of a broker that no longer leads it (the metadata moved on while the call
+   * hangs, e.g. on a stopped broker) is released from that call, to be asked of its new leader.
+   */
+  private releaseMovedPartitions(): void {
+    for (const state of this.subscriptions.assigned()) {
+      if (state.inFlightFetchId === 0) continue;
+      const flight = this.flights.get(state.inFlightFetchId);
+      const leader = this.cluster.leaderFor(state.topic, state.partition);
+      if (flight === undefined || (leader !== undefined && leader.nodeId !== flight.nodeId)) {
+        if (flight !== undefined) this.cluster.options.logger.debug({ topic: state.topic, partition: state.partition, from: flight.nodeId, to: leader?.nodeId }, "partition moved while its fetch was in flight; asking the new leader");
+        state.inFlightFetchId = 0;
+      }
+    }
   }
 
   private fetchFrom(nodeId: number, partitions: PartitionPosition[]): void {
@@ -139,13 +214,30 @@ export class Fetcher {
     });
     if (maxBytes === 0) return; // poll() frees space and wakes the fetcher
     const partitionMaxBytes = Math.min(this.options.maxPartitionFetchBytes, maxBytes);
+    const flight: Flight = {
+      id: this.nextFlightId++,
+      nodeId,
+      address: node.address,
+      partitions,
+      positionEpochs: new Map(),
+      fetchOffsets: new Map(),
+      maxBytes,
+      settled: false,
+      overdueChecks: 0,
+      overdueTimer: undefined,
+      deadlineTimer: undefined,
+    };
     const byTopic = new Map<string, v1.FetchPartition[]>();
-    const epochs = new Map<string, number>();
     for (const state of partitions) {
-      state.fetching = true;
-      epochs.set(state.key, state.positionEpoch);
+      const fetchOffset = state.fetchOffset!;
+      state.inFlightFetchId = flight.id;
+      flight.positionEpochs.set(state.key, state.positionEpoch);
+      flight.fetchOffsets.set(state.key, fetchOffset);
+      // The epoch the client believes current: a broker that has since lost (or not yet won)
+      // the leadership answers FENCED / UNKNOWN_LEADER_EPOCH instead of serving its log.
+      const currentLeaderEpoch = this.cluster.metadata.partition(state.topic, state.partition)?.leaderEpoch ?? -1;
       const list = byTopic.get(state.topic) ?? [];
-      list.push({ partition: state.partition, fetchOffset: int64(state.fetchOffset!), partitionMaxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: "-1" });
+      list.push({ partition: state.partition, fetchOffset: int64(fetchOffset), partitionMaxBytes, currentLeaderEpoch, lastFetchedEpoch: -1, logStartOffset: "-1" });
       byTopic.set(state.topic, list);
     }
     const request: v1.FetchRequest = {
@@ -158,59 +250,113 @@ export class Fetcher {
       isolationLevel: 0,
       rackId: "",
     };
-    this.inFlightByNode.add(nodeId);
+    this.flights.set(flight.id, flight);
+    this.flightByNode.set(nodeId, flight);
     this.reservedBytes += maxBytes;
+    this.armTimers(flight);
     const stubs = this.cluster.stubs(node.address);
-    unary<v1.FetchResponse__Output>((o, cb) => stubs.broker.Fetch(request, o, cb), this.options.fetchMaxWaitMs + this.options.requestTimeoutMs, `Fetch from broker ${nodeId}`)
+    sessionRequest(() => stubs.fetchSession.fetch(request, this.options.fetchMaxWaitMs + this.options.requestTimeoutMs), `Fetch from broker ${nodeId}`)
       .then(
-        (response) => this.onResponse(partitions, epochs, response),
-        (error: unknown) => {
-          const typed = asTributaryError(error);
-          for (const state of partitions) this.cluster.metadata.markStale(state.topic);
-          if (!typed.retriable) this.hooks.onError(typed);
-          this.cluster.refreshMetadata().catch(() => undefined);
-          this.retryLater();
-        },
-      )
-      .finally(() => {
-        for (const state of partitions) state.fetching = false;
-        this.inFlightByNode.delete(nodeId);
-        this.reservedBytes -= maxBytes;
-        this.hooks.onFetchReturned();
-        this.wakeup();
-      });
+        (response) => this.onAnswer(flight, response),
+        (error: unknown) => this.onFailure(flight, error),
+      );
   }
 
-  private onResponse(partitions: PartitionPosition[], epochs: Map<string, number>, response: v1.FetchResponse__Output): void {
-    const whole = responseErrorOf(response.error, "Fetch");
-    if (whole !== null) {
-      if (!whole.retriable) this.hooks.onError(whole);
-      this.retryLater();
-      return;
+  private armTimers(flight: Flight): void {
+    const callDeadlineMs = this.options.fetchMaxWaitMs + this.options.requestTimeoutMs;
+    flight.deadlineTimer = setTimeout(() => {
+      this.onFailure(flight, errorFor("REQUEST_TIMED_OUT", `Fetch from broker ${flight.nodeId}: no answer within ${callDeadlineMs} ms`));
+    }, callDeadlineMs + DEADLINE_SLACK_MS);
+    this.armOverdueCheck(flight, this.options.fetchMaxWaitMs + OVERDUE_AFTER_MS);
+  }
+
+  private armOverdueCheck(flight: Flight, delayMs: number): void {
+    flight.overdueTimer = setTimeout(() => this.onOverdue(flight), delayMs);
+  }
+
+  /** The broker should have answered by max wait: it may be stalled, and its partitions may have moved. */
+  private onOverdue(flight: Flight): void {
+    if (flight.settled) return;
+    flight.overdueChecks++;
+    this.cluster.noteUnreachable(flight.address);
+    for (const state of flight.partitions) if (state.inFlightFetchId === flight.id) this.cluster.metadata.markStale(state.topic);
+    if (flight.overdueChecks === 1) this.cluster.options.logger.debug({ broker: flight.nodeId, waitedMs: this.options.fetchMaxWaitMs + OVERDUE_AFTER_MS }, "fetch overdue; refreshing metadata while it lasts");
+    this.refreshThenWake();
+    this.armOverdueCheck(flight, backoffDelayMs(this.cluster.options.backoff, flight.overdueChecks));
+  }
+
+  /**
+   * Ends the flight's bookkeeping once (its answer, its failure or its deadline, whichever comes
+   * first) and returns the partitions it still owned; undefined if it had ended already.
+   */
+  private settle(flight: Flight): PartitionPosition[] | undefined {
+    if (flight.settled) return undefined;
+    flight.settled = true;
+    clearTimeout(flight.overdueTimer);
+    clearTimeout(flight.deadlineTimer);
+    this.flights.delete(flight.id);
+    if (this.flightByNode.get(flight.nodeId) === flight) this.flightByNode.delete(flight.nodeId);
+    this.reservedBytes -= flight.maxBytes;
+    const owned = flight.partitions.filter((s) => s.inFlightFetchId === flight.id && this.subscriptions.get(s.key) === s);
+    for (const state of flight.partitions) if (state.inFlightFetchId === flight.id) state.inFlightFetchId = 0;
+    return owned;
+  }
+
+  private afterFlight(): void {
+    this.hooks.onFetchReturned();
+    this.wakeup();
+  }
+
+  private onFailure(flight: Flight, error: unknown): void {
+    const owned = this.settle(flight);
+    if (owned === undefined) return;
+    const typed = asTributaryError(error);
+    const retryAtMs = this.backoff.fail(nodeKey(flight.nodeId), flight.nodeId, Date.now());
+    if (typed.code === "NETWORK_EXCEPTION" || typed.code === "REQUEST_TIMED_OUT" || typed.code === "BROKER_SHUTTING_DOWN") this.cluster.noteUnreachable(flight.address);
+    this.cluster.options.logger.debug({ broker: flight.nodeId, code: typed.code, error: typed.message, retryInMs: retryAtMs - Date.now() }, "fetch failed; refreshing metadata");
+    for (const state of owned) this.cluster.metadata.markStale(state.topic);
+    if (!typed.retriable) this.hooks.onError(typed);
+    this.refreshThenWake();
+    this.wakeAt(retryAtMs);
+    this.afterFlight();
+  }
+
+  private onAnswer(flight: Flight, response: v1.FetchResponse__Output): void {
+    const owned = this.settle(flight);
+    if (owned === undefined) return;
+    try {
+      this.cluster.noteReachable(flight.address);
+      const whole = responseErrorOf(response.error, `Fetch from broker ${flight.nodeId}`);
+      if (whole !== null) {
+        if (!whole.retriable) this.hooks.onError(whole);
+        this.wakeAt(this.backoff.fail(nodeKey(flight.nodeId), flight.nodeId, Date.now()));
+        return;
+      }
+      this.backoff.succeed(nodeKey(flight.nodeId));
+      this.onPartitions(flight, owned, response);
+    } finally {
+      this.afterFlight();
     }
-    const byKey = new Map(partitions.map((s) => [s.key, s]));
+  }
+
+  private onPartitions(flight: Flight, owned: PartitionPosition[], response: v1.FetchResponse__Output): void {
+    const byKey = new Map(owned.map((s) => [s.key, s]));
     let gotData = false;
     let needsLookup = false;
+    let needsMetadata = false;
     for (const topic of response.topics) {
       for (const p of topic.partitions) {
         const state = byKey.get(`${topic.topic}\u0000${p.partition}`);
         // Seeked, reset or revoked since the request went out: this answer is for an old position.
-        if (state === undefined || this.subscriptions.get(state.key) !== state || epochs.get(state.key) !== state.positionEpoch) continue;
-        const error = responseErrorOf(p.error, `Fetch ${topic.topic}-${p.partition}`);
+        if (state === undefined || flight.positionEpochs.get(state.key) !== state.positionEpoch) continue;
+        const error = responseErrorOf(p.error, `Fetch ${topic.topic}-${p.partition} from broker ${flight.nodeId}`);
         if (error !== null) {
-          if (error.code === "OFFSET_OUT_OF_RANGE") {
-            this.subscriptions.requestLookup(state.key, this.subscriptions.resetSource());
-            needsLookup = true;
-          } else if (error.retriable) {
-            if (p.currentLeader !== null && p.currentLeader.nodeId >= 0) this.cluster.metadata.applyLeaderHint(topic.topic, p.partition, p.currentLeader);
-            else this.cluster.metadata.markStale(topic.topic);
-            this.cluster.refreshMetadata().catch(() => undefined);
-            this.retryLater();
-          } else {
-            this.hooks.onError(error);
-          }
+          const outcome = this.onPartitionError(flight, state, p, error);
+          needsLookup ||= outcome === "lookup";
+          needsMetadata ||= outcome === "metadata";
           continue;
         }
+        this.backoff.succeed(state.key);
         state.highWatermark = int64ToNumber(p.highWatermark);
         state.logStartOffset = int64ToNumber(p.logStartOffset);
         if (p.records.length === 0) continue;
@@ -226,8 +372,61 @@ export class Fetcher {
         }
       }
     }
+    if (needsMetadata) this.refreshThenWake();
     if (needsLookup) this.hooks.onNeedsLookup();
     if (gotData) this.hooks.onData();
+  }
+
+  /** Acts on one partition's error; says whether metadata or a position lookup is needed. */
+  private onPartitionError(flight: Flight, state: PartitionPosition, p: v1.FetchPartitionResponse__Output, error: TributaryError): "metadata" | "lookup" | "none" {
+    const fetchOffset = flight.fetchOffsets.get(state.key)!;
+    const action = fetchErrorAction({
+      code: error.code,
+      retriable: error.retriable,
+      fetchOffset,
+      logStartOffset: safeOffset(p.logStartOffset),
+      logEndOffset: safeOffset(p.logEndOffset),
+    });
+    const log = this.cluster.options.logger;
+    switch (action.kind) {
+      case "find-leader": {
+        const hint = p.currentLeader;
+        if (hint !== null && hint.nodeId >= 0) this.cluster.metadata.applyLeaderHint(state.topic, state.partition, hint);
+        this.cluster.metadata.markStale(state.topic);
+        this.wakeAt(this.backoff.fail(state.key, flight.nodeId, Date.now()));
+        log.debug({ topic: state.topic, partition: state.partition, broker: flight.nodeId, code: error.code, hint: hint?.nodeId, hintEpoch: hint?.leaderEpoch }, "partition's leader moved; refreshing metadata");
+        return "metadata";
+      }
+      case "retry":
+        this.wakeAt(this.backoff.fail(state.key, flight.nodeId, Date.now()));
+        return "none";
+      case "truncated": {
+        const position = state.position ?? fetchOffset;
+        const resumeAt = Math.min(position, action.logEndOffset);
+        if (this.subscriptions.resetSource() === "none") {
+          this.subscriptions.requestLookup(state.key, "none");
+          return "lookup";
+        }
+        log.warn({ topic: state.topic, partition: state.partition, broker: flight.nodeId, fetchOffset, position, logEndOffset: action.logEndOffset }, "the log ends before the consumer's position (truncated by an unclean election); resuming at its end");
+        this.subscriptions.seek(state.key, resumeAt);
+        this.buffer.clear(state.key);
+        return "none";
+      }
+      case "reset":
+        this.subscriptions.requestLookup(state.key, this.subscriptions.resetSource());
+        return "lookup";
+      case "raise":
+        this.hooks.onError(error);
+        return "none";
+    }
+  }
+}
+
+function safeOffset(value: string): number {
+  try {
+    return int64ToNumber(value);
+  } catch {
+    return -1;
   }
 }
 

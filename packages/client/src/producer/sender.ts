@@ -2,14 +2,13 @@
 // broker in one Produce call (up to maxInFlight calls per broker), and settles, retries or fails
 // them from the answer. One timer (the next linger end, retry backoff or expiry) and one
 // setImmediate wake-up drive it; nothing here is per record.
-import type * as grpc from "@grpc/grpc-js";
 import type { v1 } from "@tributary/protocol";
 import { int64ToBigInt, int64ToNumber } from "@tributary/protocol";
 import { encodeBatch } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs, retrying } from "../retry.js";
-import { unary } from "../rpc.js";
+import { sessionRequest, unary } from "../rpc.js";
 import type { PartitionQueue, RecordAccumulator } from "./accumulator.js";
 import type { ProducerBatch } from "./batch.js";
 import { type IdempotenceState } from "./idempotence.js";
@@ -227,7 +226,7 @@ export class Sender {
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     const stubs = this.cluster.stubs(node.address);
     // The call's deadline leaves the broker its own timeout plus a margin to answer it.
-    unary<v1.ProduceResponse__Output>((o, cb) => produceCall(stubs.broker, request, o, cb), this.options.requestTimeoutMs + 5_000, `Produce to broker ${nodeId}`).then(
+    sessionRequest(() => stubs.produceSession.produce(encodeProduceRequest(request), this.options.requestTimeoutMs + 5_000), `Produce to broker ${nodeId}`).then(
       (response) => this.onProduceResponse(nodeId, topics, response),
       (error: unknown) => this.onProduceFailure(nodeId, batches, asTributaryError(error)),
     );
@@ -346,12 +345,4 @@ export class Sender {
     batch.fail(error);
     this.hooks.onBatchDone(batch);
   }
-}
-
-/** A Produce call whose request is serialized by encodeProduceRequest (each batch copied once). */
-function produceCall(client: v1.BrokerClient, request: ProduceRequestParts, options: grpc.CallOptions, callback: grpc.requestCallback<v1.ProduceResponse__Output>): grpc.ClientUnaryCall {
-  const definition = (client.constructor as unknown as { service: grpc.ServiceDefinition }).service["Produce"];
-  if (definition === undefined) throw new Error("the Broker service has no Produce method: a protocol package mismatch");
-  const deserialize = definition.responseDeserialize as (bytes: Buffer) => v1.ProduceResponse__Output;
-  return client.makeUnaryRequest(definition.path, encodeProduceRequest, deserialize, request, options, callback);
 }
