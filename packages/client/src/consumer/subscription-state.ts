@@ -23,8 +23,12 @@ export interface PartitionPosition {
   logStartOffset: number;
   /** Bumped by every seek or reset so a fetch answer for an older position is dropped. */
   positionEpoch: number;
-  /** A fetch for this partition is in flight. */
-  fetching: boolean;
+  /**
+   * The id of the fetch that asks for this partition now (0: none). A partition whose leader
+   * moves while a fetch to the old one hangs is released (set to 0) and asked of the new
+   * leader; the old fetch's answer for it, if it ever comes, is then dropped.
+   */
+  inFlightFetchId: number;
 }
 
 export class SubscriptionState {
@@ -69,7 +73,7 @@ export class SubscriptionState {
         highWatermark: -1,
         logStartOffset: -1,
         positionEpoch: 0,
-        fetching: false,
+        inFlightFetchId: 0,
       };
       this.positions.set(key, state);
       added.push(state);
@@ -117,7 +121,7 @@ export class SubscriptionState {
 
   /** Partitions a fetch may ask for now. */
   fetchable(): PartitionPosition[] {
-    return this.assigned().filter((s) => !s.paused && !s.revoking && !s.fetching && s.fetchOffset !== null && s.pendingLookup === null);
+    return this.assigned().filter((s) => !s.paused && !s.revoking && s.inFlightFetchId === 0 && s.fetchOffset !== null && s.pendingLookup === null);
   }
 
   /** Whether poll() may return records of this partition. */
