@@ -248,30 +248,37 @@ describe(`absurd structured requests to the controller (seed ${SEED})`, () => {
   });
 });
 
-// KNOWN BUGS (broker), found by this fuzz test and left to the broker's owner, who was committing
-// to packages/broker at the time. `it.fails` keeps CI green while the bug is there and turns red
-// once it is fixed: then drop the `.fails`.
-describe("known broker bugs (it.fails until fixed)", () => {
-  // BUG: a batch flagged gzip whose body is not gzip, with a correct CRC, is appended (the leader
-  // validates the batch header and CRC but never decompresses), and from then on every consumer
-  // of the partition fails to decode that batch ("gzip records could not be decompressed") and
-  // cannot read past it. One bad producer poisons the partition for everyone. Kafka's leader
-  // decompresses compressed batches on append (LogValidator) and answers CORRUPT_MESSAGE.
-  it.fails("refuses a compressed batch whose body does not decompress (CORRUPT_MESSAGE)", async () => {
-    await createTopic(broker, "fuzz-poison", 1, 1);
-    await cluster.waitFor(async () => ((await partitionMetadata(broker, "fuzz-poison", 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
-    const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: "fuzz-poison", partitions: [{ partition: 0, records: undecompressableBatch() }] }] });
-    expect(errorCode(response.topics[0]?.partitions[0]?.error)).not.toBe("NONE");
+// A batch with a correct CRC around records no consumer can decode used to be appended, and from
+// then on every consumer of the partition failed on it and could not read past it: one bad
+// producer poisoned the partition for everyone. The leader now walks every produced batch's
+// records (decompressing compressed ones, as Kafka's LogValidator does) and refuses such a batch
+// with CORRUPT_MESSAGE; the partition stays readable from its first offset.
+describe("batches whose records do not decode under a correct CRC", () => {
+  const POISON_TOPIC = "fuzz-poison";
+
+  it("refuses a compressed batch whose body does not decompress (CORRUPT_MESSAGE)", async () => {
+    await createTopic(broker, POISON_TOPIC, 1, 1);
+    await cluster.waitFor(async () => ((await partitionMetadata(broker, POISON_TOPIC, 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
+    const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: POISON_TOPIC, partitions: [{ partition: 0, records: undecompressableBatch() }] }] });
+    expect(errorCode(response.topics[0]?.partitions[0]?.error)).toBe("CORRUPT_MESSAGE");
   });
 
-  // BUG (same cause): an uncompressed batch whose record bytes are garbage, under a consistent
-  // header and a correct CRC, is appended too; consumers then fail to decode it.
-  it.fails("refuses an uncompressed batch whose records do not decode (CORRUPT_MESSAGE)", async () => {
-    await cluster.waitFor(async () => ((await partitionMetadata(broker, "fuzz-poison", 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
-    const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: "fuzz-poison", partitions: [{ partition: 0, records: garbageRecordsBatch() }] }] });
-    expect(errorCode(response.topics[0]?.partitions[0]?.error)).not.toBe("NONE");
+  it("refuses an uncompressed batch whose records do not decode (CORRUPT_MESSAGE)", async () => {
+    await cluster.waitFor(async () => ((await partitionMetadata(broker, POISON_TOPIC, 0))?.leader ?? -1) > 0, { timeoutMs: 20_000, message: "a leader for fuzz-poison" });
+    const response = await broker.produce({ acks: 1, timeoutMs: 2_000, topics: [{ name: POISON_TOPIC, partitions: [{ partition: 0, records: garbageRecordsBatch() }] }] });
+    expect(errorCode(response.topics[0]?.partitions[0]?.error)).toBe("CORRUPT_MESSAGE");
   });
 
+  it("leaves the partition as if they were never sent: good records after them read back from offset 0", async () => {
+    const values = ["after-poison-0", "after-poison-1", "after-poison-2"];
+    const outcome = await produceValues(broker, POISON_TOPIC, 0, values);
+    expect(outcome.code, outcome.message).toBe("NONE");
+    const { records } = await readPartition(broker, POISON_TOPIC, 0, 0);
+    expect(records.map((r) => [r.offset, r.value])).toEqual(values.map((value, offset) => [offset, value]));
+  });
+});
+
+describe("fetch requests the broker cannot honour", () => {
   // An unknown isolation level is refused with INVALID_REQUEST rather than guessed at.
   it("refuses a fetch with an unknown isolation level", async () => {
     const response = await broker.fetch({
