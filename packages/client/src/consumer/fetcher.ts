@@ -19,7 +19,7 @@ import { int64, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs } from "../retry.js";
-import { unary } from "../rpc.js";
+import { sessionRequest } from "../rpc.js";
 import { baseOffsetAt, iterateBatches, lastOffsetDeltaAt } from "@tributary/records";
 import type { FetchBuffer } from "./fetch-buffer.js";
 import { FetchBackoff } from "./fetch-backoff.js";
@@ -255,7 +255,7 @@ export class Fetcher {
     this.reservedBytes += maxBytes;
     this.armTimers(flight);
     const stubs = this.cluster.stubs(node.address);
-    unary<v1.FetchResponse__Output>((o, cb) => stubs.broker.Fetch(request, o, cb), this.options.fetchMaxWaitMs + this.options.requestTimeoutMs, `Fetch from broker ${nodeId}`)
+    sessionRequest(() => stubs.fetchSession.fetch(request, this.options.fetchMaxWaitMs + this.options.requestTimeoutMs), `Fetch from broker ${nodeId}`)
       .then(
         (response) => this.onAnswer(flight, response),
         (error: unknown) => this.onFailure(flight, error),
