@@ -87,13 +87,15 @@ export function controllerServiceHandlers(ctx: ControllerServiceContext): grpc.U
 
   const streamMetadata = (call: grpc.ServerWritableStream<v1.StreamMetadataRequest__Output, v1.StreamMetadataResponse>): void => {
     const { brokerId, fromOffset, tracksLiveness } = call.request;
-    ctx.log.debug({ brokerId, fromOffset, tracksLiveness }, "metadata stream opened");
+    // A broker's own stream: its end (a killed broker's socket closing) is a sign of death.
+    // Its opening and end are rare (start, reconnect, controller change) and worth a line.
+    const liveness = tracksLiveness && Number.isSafeInteger(brokerId) && brokerId >= 0;
+    if (liveness) ctx.log.info({ brokerId, fromOffset }, "broker metadata stream opened");
+    else ctx.log.debug({ brokerId, fromOffset }, "metadata stream opened");
     const stream = new MetadataStream(ctx.metadataLog, call.request, {
       write: (message) => call.write(message),
       onDrain: (callback) => call.once("drain", callback),
     });
-    // A broker's own stream: its end (a killed broker's socket closing) is a sign of death.
-    const liveness = tracksLiveness && Number.isSafeInteger(brokerId) && brokerId >= 0;
     if (liveness) ctx.node.brokerStreamOpened(brokerId);
     let closed = false;
     const close = (): void => {
@@ -102,7 +104,7 @@ export function controllerServiceHandlers(ctx: ControllerServiceContext): grpc.U
       stream.close();
       ctx.openStreams.delete(end);
       if (liveness) {
-        ctx.log.debug({ brokerId }, "broker metadata stream ended");
+        ctx.log.info({ brokerId }, "broker metadata stream ended");
         ctx.node.brokerStreamClosed(brokerId);
       }
     };
