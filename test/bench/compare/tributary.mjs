@@ -48,6 +48,64 @@ function stderrLogger(level) {
   return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }
 
+// A client logger that keeps every line (with Date.now(), comparable to the servers' pino
+// `time`), and prints them too at BENCH_DEBUG's level.
+function recordingLogger(events, printLevel) {
+  const print = printLevel ? stderrLogger(printLevel) : null;
+  const line = (name) => (fields, message) => {
+    events.push({ time: Date.now(), level: name, msg: message, ...fields });
+    print?.[name](fields, message);
+  };
+  return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+}
+
+/** The servers' JSON log lines at or after `sinceMs` (pino's `time` is wall-clock ms). */
+function logLinesSince(node, sinceMs) {
+  const out = [];
+  for (const text of node.output()) {
+    if (!text.startsWith("{")) continue;
+    try {
+      const line = JSON.parse(text);
+      if (typeof line.time === "number" && line.time >= sinceMs) out.push(line);
+    } catch { /* not a log line */ }
+  }
+  return out;
+}
+
+/**
+ * Where the stall went, each as ms after the kill (null: not seen): the controller fencing the
+ * dead broker (decided, then committed), the new leader applying its leadership, the client's
+ * first produce error and its last metadata refresh before writes resumed, and the first ack.
+ */
+function stallTimeline({ cluster, topic, killedBroker, killedAtWallMs, clientEvents, stallMs: stall }) {
+  const after = (time) => (time === undefined ? null : time - killedAtWallMs);
+  const controllerLines = cluster.controllers.flatMap((node) => logLinesSince(node, killedAtWallMs));
+  const fenceDecided = controllerLines.find((l) => Array.isArray(l.brokerIds) && l.brokerIds.includes(killedBroker) && /fenc/.test(l.msg) && !/committed/.test(l.msg));
+  const fenceCommitted = controllerLines.find((l) => Array.isArray(l.brokerIds) && l.brokerIds.includes(killedBroker) && /committed/.test(l.msg));
+  const becameLeader = cluster.brokers
+    .filter((node) => node.nodeId !== killedBroker)
+    .flatMap((node) => logLinesSince(node, killedAtWallMs))
+    .filter((l) => l.msg === "became leader" && l.topic === topic)
+    .sort((a, b) => a.time - b.time)[0];
+  const clientAfter = clientEvents.filter((e) => e.time >= killedAtWallMs);
+  const firstError = clientAfter.find((e) => e.msg === "retrying a produce batch" || e.level === "warn");
+  const resumedAtWallMs = stall === null ? Infinity : killedAtWallMs + stall;
+  // BENCH_STALL_EVENTS=1: every client log line from the kill until writes resumed.
+  if (process.env.BENCH_STALL_EVENTS) {
+    for (const e of clientAfter) if (e.time <= resumedAtWallMs + 50) console.error(`  client +${e.time - killedAtWallMs} ms ${e.msg} ${JSON.stringify({ ...e, time: undefined, msg: undefined, level: undefined })}`);
+  }
+  const refreshes = clientAfter.filter((e) => e.msg === "metadata refreshed" && e.time <= resumedAtWallMs);
+  return [
+    ["controller-fence-decided", after(fenceDecided?.time)],
+    ["fence-committed", after(fenceCommitted?.time)],
+    ["new-leader-applied", after(becameLeader?.time)],
+    ["client-first-error", after(firstError?.time)],
+    ["client-refreshes", refreshes.length],
+    ["client-last-refresh", after(refreshes.at(-1)?.time)],
+    ["first-ack", stall],
+  ];
+}
+
 class TributaryDriver {
   name = "tributary";
 
@@ -134,7 +192,10 @@ class TributaryDriver {
   async leaderKillStall(ratePerSec, recordBytes) {
     const topic = "stall";
     await this.createTopic(topic, 1);
-    const producer = this.client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
+    // A client of its own whose log lines are kept (with wall-clock times) for the timeline.
+    const clientEvents = [];
+    const stallClient = new Tributary({ bootstrapServers: this.cluster.bootstrapServers, clientId: "bench-compare-stall", logger: recordingLogger(clientEvents, process.env.BENCH_DEBUG) });
+    const producer = stallClient.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
     const acks = [];
     let failures = 0;
     const errors = {};
@@ -154,6 +215,7 @@ class TributaryDriver {
     const [description] = await this.admin.describeTopics([topic]);
     const leader = description.partitions[0].leader;
     const killedAtMs = performance.now();
+    const killedAtWallMs = Date.now();
     await this.cluster.kill(leader, "SIGKILL");
     const afterSeconds = 12;
     await paced(ratePerSec, afterSeconds, send);
@@ -164,7 +226,11 @@ class TributaryDriver {
     }
     // Whatever is still unacknowledged now is not waited for (delivery.timeout.ms is minutes).
     await producer.close({ timeoutMs: 5000 }).catch(() => {});
-    return { killedBroker: leader, afterKillSeconds: afterSeconds, stallMs: stallMs(acks, killedAtMs), acknowledged: acks.length, failed: failures, errors, highWatermarkAfter, leaderAfter: await this.leaderOf(topic).catch(() => null) };
+    await stallClient.close().catch(() => {});
+    const stall = stallMs(acks, killedAtMs);
+    const timeline = stallTimeline({ cluster: this.cluster, topic, killedBroker: leader, killedAtWallMs, clientEvents, stallMs: stall });
+    console.error(`[bench:compare] stall timeline (ms after kill -9 of broker ${leader}): ${timeline.map(([what, ms]) => `${what} ${ms ?? "-"}`).join(" | ")}`);
+    return { killedBroker: leader, afterKillSeconds: afterSeconds, stallMs: stall, timeline: Object.fromEntries(timeline), acknowledged: acks.length, failed: failures, errors, highWatermarkAfter, leaderAfter: await this.leaderOf(topic).catch(() => null) };
   }
 
   async leaderOf(topic) {
