@@ -1,5 +1,5 @@
 // The Fetch response encoding with one copy of the records, against the generated encoder.
-import { tributaryV1, type v1 } from "@tributary/protocol";
+import { SESSION_BODY, encodeSessionFrame, tributaryV1, type v1 } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
 import { SPLICE_MIN_RECORDS_BYTES, encodeFetchResponse } from "./fetch-response-codec.js";
 
@@ -42,6 +42,14 @@ describe("encodeFetchResponse", () => {
     expect(ours.topics[0]!.partitions[2]!.currentLeader?.endpoint?.port).toBe(9093);
     expect(Buffer.from(ours.topics[0]!.partitions[1]!.records)).toEqual(Buffer.alloc(SPLICE_MIN_RECORDS_BYTES, 9));
     expect(ours.topics[0]!.partitions[0]!.records.length).toBe(0);
+  });
+
+  it("with a frame spec, writes the Broker.Session frame around the same bytes, large or small", () => {
+    for (const records of [Buffer.alloc(70_000, 5), Buffer.from("small")]) {
+      const response: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, records)] }], throttleTimeMs: 0 };
+      const spec = { correlationId: 129, bodyField: SESSION_BODY.fetch };
+      expect(encodeFetchResponse(response, spec)).toEqual(encodeSessionFrame(129, SESSION_BODY.fetch, encodeFetchResponse(response)));
+    }
   });
 
   it("writes small answers exactly as the generated encoder does", () => {

@@ -9,7 +9,7 @@
 // Small answers (a follower's or a long-poll's few records) go through the generated encoder as
 // a whole: there the copy is cheap and one encode is faster than one per partition (~25 vs
 // ~34 us for 19 partitions without records).
-import { messageCodec, varintLength, writeVarint, type v1 } from "@tributary/protocol";
+import { type SessionFrameSpec, allocateSessionFrame, encodeSessionFrame, messageCodec, varintLength, writeVarint, type v1 } from "@tributary/protocol";
 
 const responseCodec = messageCodec<v1.FetchResponse, unknown>("FetchResponse");
 const partitionCodec = messageCodec<v1.FetchPartitionResponse, unknown>("FetchPartitionResponse");
@@ -37,12 +37,18 @@ interface EncodedPartition {
   length: number;
 }
 
-/** The serialized FetchResponse (protobuf), each records Buffer copied once. */
-export function encodeFetchResponse(response: v1.FetchResponse): Buffer {
+/**
+ * The serialized FetchResponse (protobuf), each records Buffer copied once. With `frame`, the
+ * whole Broker.Session frame carrying it, the envelope written in front rather than copied around.
+ */
+export function encodeFetchResponse(response: v1.FetchResponse, frame?: SessionFrameSpec): Buffer {
   const { topics = [], ...rest } = response;
   let recordsBytes = 0;
   for (const topic of topics) for (const p of topic.partitions ?? []) recordsBytes += recordsOf(p).length;
-  if (recordsBytes < SPLICE_MIN_RECORDS_BYTES) return responseCodec.encode(response);
+  if (recordsBytes < SPLICE_MIN_RECORDS_BYTES) {
+    const small = responseCodec.encode(response);
+    return frame === undefined ? small : encodeSessionFrame(frame.correlationId, frame.bodyField, small);
+  }
   const tail = responseCodec.encode(rest);
   const encodedTopics = topics.map((topic) => {
     const name = Buffer.from(topic.topic ?? "", "utf8");
@@ -59,8 +65,8 @@ export function encodeFetchResponse(response: v1.FetchResponse): Buffer {
   });
   let total = tail.length;
   for (const topic of encodedTopics) total += 1 + varintLength(topic.length) + topic.length;
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
+  const { out, bodyOffset } = allocateSessionFrame(frame, total);
+  let offset = bodyOffset;
   for (const topic of encodedTopics) {
     out[offset++] = TOPICS_TAG;
     offset = writeVarint(out, offset, topic.length);
@@ -80,6 +86,6 @@ export function encodeFetchResponse(response: v1.FetchResponse): Buffer {
     }
   }
   offset += tail.copy(out, offset);
-  if (offset !== total) throw new Error(`FetchResponse encoding wrote ${offset} of ${total} bytes: a bug`);
+  if (offset !== bodyOffset + total) throw new Error(`FetchResponse encoding wrote ${offset - bodyOffset} of ${total} bytes: a bug`);
   return out;
 }

@@ -74,12 +74,13 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
         return;
       }
       outstanding++;
+      const frameSpec = { correlationId, bodyField: kind };
       const work =
         kind === SESSION_BODY.produce
-          ? handlers.produce(request as v1.ProduceRequest__Output).then((response) => produceResponseCodec.encode(response))
-          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponse(response));
+          ? handlers.produce(request as v1.ProduceRequest__Output).then((response) => encodeSessionFrame(correlationId, kind, produceResponseCodec.encode(response)))
+          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponse(response, frameSpec));
       work.then(
-        (body) => send(encodeSessionFrame(correlationId, kind, body)),
+        send,
         (error: unknown) => {
           log.error({ err: error, correlationId }, "session request failed unexpectedly");
           answerError(correlationId, "UNKNOWN_SERVER_ERROR", error instanceof Error ? error.message : String(error));

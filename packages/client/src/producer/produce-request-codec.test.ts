@@ -1,5 +1,5 @@
 // The hand-written Produce request encoding, read back by the broker's (generated) decoder.
-import { tributaryV1, type v1 } from "@tributary/protocol";
+import { SESSION_BODY, tributaryV1, type v1 } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
 import { encodeProduceRequest, type ProduceRequestParts } from "./produce-request-codec.js";
 
@@ -42,6 +42,15 @@ describe("encodeProduceRequest", () => {
     const generated = produce.requestSerialize({ acks: 1, timeoutMs: 5, transactionalId: "tx", topics: [{ name: "t", partitions: [{ partition: 3, records: Buffer.from("xyz") }] }] });
     const ours = encodeProduceRequest({ acks: 1, timeoutMs: 5, transactionalId: "tx", topics: [{ name: "t", partitions: [{ partition: 3, batches: [Buffer.from("x"), Buffer.from("yz")] }] }] });
     expect(ours).toEqual(generated);
+  });
+
+  it("with a frame spec, writes the whole Broker.Session frame around the same request", () => {
+    const request: ProduceRequestParts = { acks: -1, timeoutMs: 100, transactionalId: "", topics: [{ name: "t", partitions: [{ partition: 1, batches: [Buffer.alloc(200, 3)] }] }] };
+    const framed = encodeProduceRequest(request, { correlationId: 300, bodyField: SESSION_BODY.produce });
+    const session = tributaryV1().Broker.service.Session;
+    const unframed = encodeProduceRequest(request);
+    expect(session.requestDeserialize(framed)).toEqual({ correlationId: "300", body: "produce", produce: decode(unframed) });
+    expect(framed.subarray(framed.length - unframed.length)).toEqual(unframed);
   });
 
   it("refuses a value that is not an int32", () => {

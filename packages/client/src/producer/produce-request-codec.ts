@@ -4,7 +4,7 @@
 // in `pnpm bench:client` those two copies and their garbage were ~12% of the producer's CPU.
 // The fields follow proto/tributary/v1/broker.proto (ProduceRequest, ProduceTopicData,
 // ProducePartitionData); the test decodes the output with the generated decoder.
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, int32Length, varintLength, wireTag as tag, writeInt32, writeVarint } from "@tributary/protocol";
+import { type SessionFrameSpec, WIRE_LENGTH_DELIMITED, WIRE_VARINT, allocateSessionFrame, int32Length, varintLength, wireTag as tag, writeInt32, writeVarint } from "@tributary/protocol";
 
 export interface ProducePartitionParts {
   partition: number;
@@ -32,8 +32,11 @@ function partitionBodyLength(p: ProducePartitionParts, recordsBytes: number): nu
   return 1 + int32Length(p.partition) + 1 + varintLength(recordsBytes) + recordsBytes;
 }
 
-/** The serialized ProduceRequest (protobuf), each batch copied once. */
-export function encodeProduceRequest(request: ProduceRequestParts): Buffer {
+/**
+ * The serialized ProduceRequest (protobuf), each batch copied once. With `frame`, the output is
+ * the whole Broker.Session frame carrying it (the envelope written in front, not copied around).
+ */
+export function encodeProduceRequest(request: ProduceRequestParts, frame?: SessionFrameSpec): Buffer {
   checkInt32("acks", request.acks);
   checkInt32("timeoutMs", request.timeoutMs);
   const recordsBytes: number[][] = [];
@@ -63,8 +66,8 @@ export function encodeProduceRequest(request: ProduceRequestParts): Buffer {
     nameBytes.push(nameLength);
     total += 1 + varintLength(topicLength) + topicLength;
   }
-  const out = Buffer.allocUnsafe(total);
-  let offset = 0;
+  const { out, bodyOffset } = allocateSessionFrame(frame, total);
+  let offset = bodyOffset;
   out[offset++] = tag(1, WIRE_VARINT);
   offset = writeInt32(out, offset, request.acks);
   out[offset++] = tag(2, WIRE_VARINT);
@@ -90,6 +93,6 @@ export function encodeProduceRequest(request: ProduceRequestParts): Buffer {
     offset = writeVarint(out, offset, transactionalIdBytes);
     offset += out.write(request.transactionalId, offset, "utf8");
   }
-  if (offset !== total) throw new Error(`ProduceRequest encoding wrote ${offset} of ${total} bytes: a bug`);
+  if (offset !== bodyOffset + total) throw new Error(`ProduceRequest encoding wrote ${offset - bodyOffset} of ${total} bytes: a bug`);
   return out;
 }

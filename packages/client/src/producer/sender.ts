@@ -226,7 +226,7 @@ export class Sender {
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     const stubs = this.cluster.stubs(node.address);
     // The call's deadline leaves the broker its own timeout plus a margin to answer it.
-    sessionRequest(() => stubs.produceSession.produce(encodeProduceRequest(request), this.options.requestTimeoutMs + 5_000), `Produce to broker ${nodeId}`).then(
+    sessionRequest(() => stubs.produceSession.produceFramed((frame) => encodeProduceRequest(request, frame), this.options.requestTimeoutMs + 5_000), `Produce to broker ${nodeId}`).then(
       (response) => this.onProduceResponse(nodeId, topics, response),
       (error: unknown) => this.onProduceFailure(nodeId, batches, asTributaryError(error)),
     );

@@ -14,7 +14,7 @@ import type { Error__Output } from "../generated/tributary/v1/Error.js";
 import type { FetchRequest } from "../generated/tributary/v1/FetchRequest.js";
 import type { FetchResponse__Output } from "../generated/tributary/v1/FetchResponse.js";
 import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
-import { SESSION_BODY, type SessionBodyField, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
+import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
 export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
 
@@ -50,12 +50,22 @@ export class BrokerSession {
 
   /** Sends an already-encoded ProduceRequest; resolves with the broker's answer. */
   async produce(encodedRequest: Uint8Array, timeoutMs: number): Promise<ProduceResponse__Output> {
-    const body = await this.request(SESSION_BODY.produce, encodedRequest, timeoutMs);
+    const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeSessionFrame(correlationId, SESSION_BODY.produce, encodedRequest), timeoutMs);
+    return produceResponseCodec.decode(body);
+  }
+
+  /**
+   * Sends a ProduceRequest its caller frames itself: `encodeFrame` gets the frame spec and
+   * returns the whole SessionRequest (see allocateSessionFrame), so the batches are copied once.
+   */
+  async produceFramed(encodeFrame: (spec: SessionFrameSpec) => Buffer, timeoutMs: number): Promise<ProduceResponse__Output> {
+    const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeFrame({ correlationId, bodyField: SESSION_BODY.produce }), timeoutMs);
     return produceResponseCodec.decode(body);
   }
 
   async fetch(request: FetchRequest, timeoutMs: number): Promise<FetchResponse__Output> {
-    const body = await this.request(SESSION_BODY.fetch, fetchRequestCodec.encode(request), timeoutMs);
+    const encoded = fetchRequestCodec.encode(request);
+    const body = await this.request(SESSION_BODY.fetch, (correlationId) => encodeSessionFrame(correlationId, SESSION_BODY.fetch, encoded), timeoutMs);
     return fetchResponseCodec.decode(body);
   }
 
@@ -73,16 +83,22 @@ export class BrokerSession {
     this.call = undefined;
   }
 
-  private request(kind: SessionBodyField, body: Uint8Array, timeoutMs: number): Promise<Buffer> {
+  private request(kind: SessionBodyField, frameFor: (correlationId: number) => Buffer, timeoutMs: number): Promise<Buffer> {
     if (this.closed) return Promise.reject(serviceError(grpc.status.CANCELLED, `session with ${this.name} is closed`));
-    const call = this.openCall();
     const correlationId = this.nextCorrelationId++;
+    let frame: Buffer;
+    try {
+      frame = frameFor(correlationId);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    const call = this.openCall();
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
         if (this.pending.delete(correlationId)) reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(correlationId, { expected: kind, resolve, reject, timer });
-      call.write(encodeSessionFrame(correlationId, kind, body));
+      call.write(frame);
     });
   }
 

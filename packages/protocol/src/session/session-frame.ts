@@ -29,15 +29,47 @@ const WIRE_FIXED32 = 5;
 
 /** One encoded SessionRequest or SessionResponse. */
 export function encodeSessionFrame(correlationId: number, bodyField: SessionBodyField, body: Uint8Array): Buffer {
+  const headerLength = sessionFrameHeaderLength(correlationId, body.length);
+  const out = Buffer.allocUnsafe(headerLength + body.length);
+  writeSessionFrameHeader(out, correlationId, bodyField, body.length);
+  out.set(body, headerLength);
+  return out;
+}
+
+/**
+ * Bytes before the body in a frame. Encoders of large bodies (a Produce request, a Fetch answer
+ * with records) reserve this much at the front of their own buffer and write the header there
+ * with writeSessionFrameHeader, so the records are not copied once more into a frame.
+ */
+export function sessionFrameHeaderLength(correlationId: number, bodyLength: number): number {
   assertCorrelationId(correlationId);
-  const out = Buffer.allocUnsafe(1 + varintLength(correlationId) + 1 + varintLength(body.length) + body.length);
+  return 1 + varintLength(correlationId) + 1 + varintLength(bodyLength);
+}
+
+/** Writes the frame header at the start of `out`; returns where the body starts. */
+export function writeSessionFrameHeader(out: Buffer, correlationId: number, bodyField: SessionBodyField, bodyLength: number): number {
+  assertCorrelationId(correlationId);
   let offset = 0;
   out[offset++] = CORRELATION_TAG;
   offset = writeVarint(out, offset, correlationId);
   out[offset++] = wireTag(bodyField, WIRE_LENGTH_DELIMITED);
-  offset = writeVarint(out, offset, body.length);
-  out.set(body, offset);
-  return out;
+  return writeVarint(out, offset, bodyLength);
+}
+
+/** How an encoder of a large body makes it a whole session frame in one buffer. */
+export interface SessionFrameSpec {
+  correlationId: number;
+  bodyField: SessionBodyField;
+}
+
+/**
+ * A buffer holding the frame header followed by `bodyLength` bytes for the caller to fill, and
+ * the offset where the body starts.
+ */
+export function allocateSessionFrame(spec: SessionFrameSpec | undefined, bodyLength: number): { out: Buffer; bodyOffset: number } {
+  if (spec === undefined) return { out: Buffer.allocUnsafe(bodyLength), bodyOffset: 0 };
+  const out = Buffer.allocUnsafe(sessionFrameHeaderLength(spec.correlationId, bodyLength) + bodyLength);
+  return { out, bodyOffset: writeSessionFrameHeader(out, spec.correlationId, spec.bodyField, bodyLength) };
 }
 
 /**
