@@ -81,6 +81,7 @@ export type RaftNodeView = Pick<
   | "latestSnapshot"
   | "termAt"
   | "entryAt"
+  | "followerProgress"
 >;
 
 interface PendingProposal {

@@ -64,7 +64,7 @@ export type { RaftConfig, RaftConfigInput, RaftUnsafeTestingOptions } from "./co
 export { RaftError, RaftInvariantError } from "./errors.js";
 export type { RaftErrorCode } from "./errors.js";
 export { RaftNode } from "./node.js";
-export type { RaftInitialState, RaftNodeOptions } from "./node.js";
+export type { FollowerProgress, RaftInitialState, RaftNodeOptions } from "./node.js";
 export type { LogPosition } from "./log.js";
 export type { RaftRole, Ready, SoftState } from "./ready.js";
 export type { ReadState } from "./read-index.js";

@@ -99,6 +99,33 @@ describe("pre-vote and the leader lease", () => {
   });
 });
 
+describe("follower progress (status pages)", () => {
+  it("a leader reports each follower's matched index and when it last answered; a follower reports none", () => {
+    const cluster = new ManualCluster([1, 2, 3]);
+    cluster.elect(1);
+    cluster.propose(1, "a");
+    cluster.deliverAll();
+    const leader = cluster.node(1);
+    const heardAtMs = leader.followerProgress().map((p) => p.lastHeardAtMs);
+    expect(leader.followerProgress().map(({ id, matchIndex }) => ({ id, matchIndex }))).toEqual([
+      { id: 2, matchIndex: 2 },
+      { id: 3, matchIndex: 2 },
+    ]);
+    expect(heardAtMs.every((ms) => Number.isFinite(ms))).toBe(true);
+    expect(cluster.node(2).followerProgress()).toEqual([]);
+    // Node 3 goes quiet: its match stays behind and its last answer gets older; node 2's does not.
+    cluster.isolate(3);
+    cluster.propose(1, "b");
+    cluster.deliverAll();
+    cluster.advance(1, 50);
+    cluster.deliverAll();
+    const [two, three] = leader.followerProgress();
+    expect(two).toMatchObject({ id: 2, matchIndex: 3 });
+    expect(three).toMatchObject({ id: 3, matchIndex: 2, lastHeardAtMs: heardAtMs[1] });
+    expect(two!.lastHeardAtMs).toBeGreaterThan(heardAtMs[0]!);
+  });
+});
+
 describe("check-quorum", () => {
   it("a leader that hears from no quorum for an election timeout steps down, and the rest elect a new one", () => {
     const cluster = new ManualCluster([1, 2, 3]);

@@ -34,6 +34,15 @@ export interface RaftInitialState {
   readonly entries: readonly Entry[];
 }
 
+/** A leader's view of one follower (see RaftNode.followerProgress). */
+export interface FollowerProgress {
+  readonly id: NodeId;
+  /** The highest index known to match the leader's log (0: nothing known yet). */
+  readonly matchIndex: number;
+  /** When it last answered the leader, on the node's clock; -Infinity if it has not this term. */
+  readonly lastHeardAtMs: number;
+}
+
 export interface RaftNodeOptions {
   readonly config: RaftConfigInput;
   /** Uniform in [0, 1): `Math.random` in production, a seeded source in tests. */
@@ -143,6 +152,14 @@ export class RaftNode {
   }
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
+  }
+  /**
+   * While leading: how far each follower's log is known to match ours, and when it last answered
+   * (the node's clock). Empty otherwise. A copy, for status pages.
+   */
+  followerProgress(): FollowerProgress[] {
+    if (this.currentRole !== "leader") return [];
+    return [...this.progress].map(([id, p]) => ({ id, matchIndex: p.matchIndex, lastHeardAtMs: p.lastHeardAtMs }));
   }
   /** The earliest time `tick` has anything to do; the driver sets its timer for it. */
   nextDeadlineMs(): number {
@@ -520,6 +537,7 @@ export class RaftNode {
   private handleLeaderResponse(message: AppendEntriesResponse | InstallSnapshotResponse | HeartbeatResponse): void {
     const progress = this.progress.get(message.from)!;
     progress.recentActive = true;
+    progress.lastHeardAtMs = this.nowMs;
     if (message.type === "HeartbeatResponse") {
       this.handleHeartbeatResponse(message, progress);
     } else if (message.type === "AppendEntriesResponse" && !message.success) {

@@ -21,6 +21,8 @@ export class Progress {
   snapshotSentAtMs = 0;
   /** Heard from this follower since the last check-quorum round. */
   recentActive = false;
+  /** When this follower last answered us (for status pages); -Infinity before it has. */
+  lastHeardAtMs = Number.NEGATIVE_INFINITY;
   /** Replicate state: last index of each unacknowledged AppendEntries, oldest first, and when it left. */
   private readonly inflight: number[] = [];
   private readonly inflightSentAtMs: number[] = [];
