@@ -61,10 +61,34 @@ describe("a 3-controller quorum under kill -9", () => {
     for (let i = 0; i < 5; i++) expect((await clients.createTopic(`while-down-${i}`, 1, 1)).topics[0]!.error.code).toBe("NONE");
     expect((await clients.createTopic("after-kill", 1, 1)).topics[0]!.error.code).toBe("NONE");
 
+    // The leader's DescribeQuorum gives each voter's log end as Raft's progress tracking knows
+    // it: the live follower's reaches the commit index; the killed one, not heard from this
+    // term, is -1 (unknown) in both log end and last contact.
+    const otherSurvivor = survivors.find((id) => id !== secondLeader)!;
+    const quorumView = async (): Promise<{ commitIndex: number; voters: Map<number, { logEndOffset: number; lastContactMsAgo: number }> }> => {
+      const answer = await clients.call<{ commitIndex: string; voters: { nodeId: number; logEndOffset: string; lastContactMsAgo: string }[] }>(secondLeader, "DescribeQuorum", {});
+      return {
+        commitIndex: Number(answer.commitIndex),
+        voters: new Map(answer.voters.map((v) => [v.nodeId, { logEndOffset: Number(v.logEndOffset), lastContactMsAgo: Number(v.lastContactMsAgo) }])),
+      };
+    };
+    const whileDown = await pollUntil("the leader's view of the live follower at the commit index", 10_000, async () => {
+      const view = await quorumView();
+      return view.voters.get(otherSurvivor)!.logEndOffset >= view.commitIndex ? view : undefined;
+    });
+    expect(whileDown.voters.get(secondLeader)!.logEndOffset).toBeGreaterThanOrEqual(whileDown.commitIndex);
+    expect(whileDown.voters.get(otherSurvivor)!.lastContactMsAgo).toBeGreaterThanOrEqual(0);
+    expect(whileDown.voters.get(firstLeader)).toEqual({ logEndOffset: -1, lastContactMsAgo: -1 });
+
     // The killed controller comes back on its old data dir and catches up with what it missed.
     await start(firstLeader);
     const caughtUp = await clients.streamImage(firstLeader, (image) => image.topicsByName.has("after-kill"));
     expect(topicNames(caughtUp)).toEqual(["after-kill", "before-kill", ...WHILE_DOWN]);
+    await pollUntil("the leader's view of the restarted voter at the commit index", 10_000, async () => {
+      const view = await quorumView();
+      const restarted = view.voters.get(firstLeader)!;
+      return restarted.logEndOffset >= whileDown.commitIndex && restarted.lastContactMsAgo >= 0 ? true : undefined;
+    });
     // A follower answers writes with NOT_CONTROLLER and the leader's id and address.
     const follower = spec.nodeIds.find((id) => id !== secondLeader)!;
     const redirected = await clients.call<{ topics: { error: { code: string } }[]; controller: { nodeId: number; endpoint: { port: number } } }>(

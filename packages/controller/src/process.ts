@@ -157,6 +157,7 @@ export async function startController(config: ControllerConfig, options: StartCo
   const openStreams = new Set<() => void>();
   grpcServer.addService(v1.Controller.service, controllerServiceHandlers({
     node, metadataLog, driver: () => raftDriver, voters: config.voters, nodeId: config.nodeId, clusterId: meta.clusterId, log, openStreams,
+    nowMs: () => performance.now(),
   }));
   // Stock probes (grpc_health_probe, compose health checks) ask grpc.health.v1: a controller is
   // SERVING once its quorum has a leader it can reach, which is when it can answer writes.

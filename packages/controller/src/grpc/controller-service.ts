@@ -1,13 +1,13 @@
 // The Controller gRPC service: each call's request goes to the ControllerNode and its answer
 // back, with NOT_CONTROLLER and a LeaderHint put where each response carries errors.
 import type * as grpc from "@grpc/grpc-js";
-import { int64 } from "@tributary/protocol";
 import type { v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import type { ControllerNode, Voter, WriteOutcome } from "../controller-node.js";
-import { OK, type WireError } from "../errors.js";
+import type { WireError } from "../errors.js";
 import type { MetadataLog } from "../metadata-log.js";
 import { MetadataStream } from "../metadata-stream.js";
+import { quorumDescription } from "../quorum-description.js";
 import type { ControllerWrite, QuorumController } from "../quorum-controller.js";
 import type { RaftDriver } from "@tributary/raft";
 
@@ -19,6 +19,8 @@ export interface ControllerServiceContext {
   nodeId: number;
   clusterId: string;
   log: Logger;
+  /** The clock the Raft driver runs on (for how long ago a voter was heard from). */
+  nowMs: () => number;
   /** Open metadata streams, each as the function that ends it (a clean stop ends them all). */
   openStreams: Set<() => void>;
 }
@@ -68,21 +70,11 @@ export function controllerServiceHandlers(ctx: ControllerServiceContext): grpc.U
     (c, r, now) => c.electLeaders(r, now), (r, error, controller) => ({ results: r.partitions.map((partition) => ({ partition, error })), controller }));
 
   const describeQuorum: Unary<v1.DescribeQuorumRequest__Output, v1.DescribeQuorumResponse> = (_call, callback) => {
-    const status = ctx.driver().status();
-    callback(null, {
-      error: OK,
-      nodeId: ctx.nodeId,
-      leaderId: status.leaderId ?? -1,
-      term: int64(status.term),
-      commitIndex: int64(status.commitIndex),
-      clusterId: ctx.clusterId,
-      voters: ctx.voters.map((v) => ({
-        nodeId: v.id,
-        endpoint: { host: v.host, port: v.port, listenerName: "CONTROLLER" },
-        logEndOffset: v.id === ctx.nodeId ? int64(status.lastIndex) : "-1",
-        lastContactMsAgo: v.id === ctx.nodeId ? "0" : "-1",
-      })),
-    });
+    const driver = ctx.driver();
+    callback(null, quorumDescription({
+      nodeId: ctx.nodeId, clusterId: ctx.clusterId, voters: ctx.voters,
+      status: driver.status(), followers: driver.node.followerProgress(), nowMs: ctx.nowMs(),
+    }));
   };
 
   const streamMetadata = (call: grpc.ServerWritableStream<v1.StreamMetadataRequest__Output, v1.StreamMetadataResponse>): void => {
