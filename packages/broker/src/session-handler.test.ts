@@ -125,10 +125,15 @@ describe("Broker.Session", () => {
     await expect(session.produce(produceRequest(batchOf(1)), 2_000)).rejects.toHaveProperty("code");
   });
 
-  it("times a request out with DEADLINE_EXCEEDED when no answer comes", async () => {
+  it("times a request out with DEADLINE_EXCEEDED, drops the stuck call, and goes on on a new one", async () => {
     const f = soleLeader();
     const { session } = await serve(f, countingAdmission(10));
+    const other = session.fetch(fetchRequest(0, 5_000), 10_000);
     await expect(session.fetch(fetchRequest(0, 3_000), 200)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+    // What the dropped call carried fails as retriable, not by hanging until its own deadline.
+    await expect(other).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    const after = await session.produce(produceRequest(batchOf(2)), 5_000);
+    expect(after.topics[0]!.partitions[0]!.error?.code).toBe("NONE");
   });
 
   it("answers an unreadable request body with INVALID_REQUEST on the same call", async () => {

@@ -95,7 +95,14 @@ export class BrokerSession {
     const call = this.openCall();
     return new Promise<Buffer>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (this.pending.delete(correlationId)) reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${timeoutMs} ms`));
+        if (!this.pending.delete(correlationId)) return;
+        reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${timeoutMs} ms`));
+        // Every request's timeout leaves the broker time to answer (its own timeouts are
+        // shorter), so a missed one means the broker or the path to it is stuck (SIGSTOP, a
+        // cut link). Drop the call, as a unary call would be cancelled: the bytes still queued
+        // on it are freed instead of piling up behind each retry, and the next request starts
+        // a new call.
+        this.dropCall(grpc.status.UNAVAILABLE, `${this.name} did not answer a request within ${timeoutMs} ms`);
       }, timeoutMs);
       this.pending.set(correlationId, { expected: kind, resolve, reject, timer });
       call.write(frame);
@@ -119,16 +126,21 @@ export class BrokerSession {
     return call;
   }
 
+  /** Ends the current call and fails every request it carried. */
+  private dropCall(code: grpc.status, details: string): void {
+    const call = this.call;
+    this.call = undefined;
+    this.failAll(code, details);
+    call?.cancel();
+  }
+
   private onFrame(frame: Buffer): void {
     let decoded;
     try {
       decoded = decodeSessionFrame(frame);
     } catch (error) {
       // An unreadable answer cannot be matched to its request: drop the call and fail them all.
-      const call = this.call;
-      this.call = undefined;
-      this.failAll(grpc.status.INTERNAL, `unreadable session answer from ${this.name}: ${(error as Error).message}`);
-      call?.cancel();
+      this.dropCall(grpc.status.INTERNAL, `unreadable session answer from ${this.name}: ${(error as Error).message}`);
       return;
     }
     const request = this.pending.get(decoded.correlationId);
