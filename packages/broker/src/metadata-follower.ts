@@ -15,11 +15,18 @@ import type { ControllerClient } from "./controller-client.js";
 
 export type MetadataListener = (image: MetadataImage) => void;
 
+/** A stream that ends this soon after opening, having delivered nothing, failed to connect. */
+const FAILED_ATTEMPT_MS = 1_000;
+/** Failed attempts at the active controller before trying the other voters. */
+const ATTEMPTS_BEFORE_OTHER_VOTERS = 2;
+
 export class MetadataFollower {
   readonly image = new MetadataImage();
   private committedOffset = -1;
   private stream: grpc.ClientReadableStream<v1.StreamMetadataResponse__Output> | undefined;
   private streamAddress: string | undefined;
+  /** Streams in a row that ended soon after opening without delivering anything. */
+  private failedAttempts = 0;
   private readonly listeners: MetadataListener[] = [];
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -53,6 +60,7 @@ export class MetadataFollower {
     this.log.debug({ from: this.streamAddress, to: address }, "moving the metadata stream to the active controller");
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.stream = undefined; // its end is not a failure: no reconnect from it
+    this.failedAttempts = 0;
     old?.cancel();
     this.connect(address);
   }
@@ -77,6 +85,7 @@ export class MetadataFollower {
     const stream = client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1), tracksLiveness: true });
     this.stream = stream;
     this.streamAddress = address;
+    const openedAtMs = performance.now();
     let delivered = false;
     stream.on("data", (message: v1.StreamMetadataResponse__Output) => {
       delivered = true;
@@ -92,8 +101,12 @@ export class MetadataFollower {
       if (this.stream !== stream || this.stopped) return;
       this.stream = undefined;
       this.streamAddress = undefined;
-      // Back to the active controller, unless that is where we just failed to get anything.
-      const next = delivered ? this.controllers.confirmedActiveAddress : this.controllers.nextAddress();
+      // Back to the active controller (a blip must not leave the stream on another voter, where
+      // the active one would take this broker for dead), unless it keeps failing to connect:
+      // then any voter, for the metadata; the next write answered moves the stream back.
+      const failed = !delivered && performance.now() - openedAtMs < FAILED_ATTEMPT_MS;
+      this.failedAttempts = failed ? this.failedAttempts + 1 : 0;
+      const next = this.failedAttempts >= ATTEMPTS_BEFORE_OTHER_VOTERS ? this.controllers.nextAddress() : this.controllers.confirmedActiveAddress;
       this.log.debug({ address, next, reason }, "metadata stream ended; reconnecting");
       this.reconnectTimer = setTimeout(() => this.connect(next), this.reconnectBackoffMs);
     };
