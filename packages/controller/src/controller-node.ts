@@ -171,7 +171,7 @@ export class ControllerNode {
       term,
       nowMs: this.options.nowMs(),
       newTopicId: this.options.newTopicId,
-      connectedBrokerIds: this.brokerStreams.keys(),
+      connectedBrokerIds: [...this.brokerStreams].flatMap(([brokerId, open]) => Array<number>(open).fill(brokerId)),
     });
     const driver = this.driver!;
     const batcher = new ProposalBatcher((data) => driver.propose(data), MAX_RECORDS_PER_ENTRY);

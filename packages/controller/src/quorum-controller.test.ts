@@ -337,6 +337,19 @@ describe("connection loss (fake clock)", () => {
     expect(h.tick().connectionLostBrokerIds).toEqual([1]);
   });
 
+  it("counts every stream open at a failover: a broker mid-reconnect is lost only when both have ended", () => {
+    const h = new ControllerHarness(settings());
+    const epochs = h.startBrokers([1, 2, 3]);
+    h.failover([1, 2, 2, 3]);
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    h.advance(600);
+    for (const id of [1, 3]) h.heartbeat(id, epochs.get(id)!);
+    expect(h.tick().connectionLostBrokerIds).toEqual([]);
+    h.controller.brokerStreamClosed(2, h.nowMs);
+    h.advance(500);
+    expect(h.tick().connectionLostBrokerIds).toEqual([2]);
+  });
+
   it("a fenced broker that registers again starts clean", () => {
     const h = new ControllerHarness(settings());
     h.startBrokers([1, 2, 3]);

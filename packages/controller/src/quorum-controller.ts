@@ -32,7 +32,7 @@ export interface QuorumControllerOptions {
   term: number;
   nowMs: number;
   newTopicId: () => string;
-  /** Brokers whose liveness-tracking metadata streams to this node are open as it becomes active. */
+  /** The broker of each liveness-tracking metadata stream open to this node as it becomes active (an id once per stream). */
   connectedBrokerIds?: Iterable<number>;
 }
 
