@@ -147,7 +147,10 @@ export class OffsetClient {
       await Promise.all(
         [...byLeader].map(async ([address, tps]) => {
           const byTopic = new Map<string, v1.ListOffsetsPartition[]>();
-          for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), { partition: tp.partition, timestamp: int64(timestamp), currentLeaderEpoch: -1 }]);
+          // The leader epoch the client knows: a deposed leader (stopped, then continued) answers
+          // FENCED_LEADER_EPOCH instead of an end offset from its old view of the log.
+          const partitionFor = (tp: TopicPartition): v1.ListOffsetsPartition => ({ partition: tp.partition, timestamp: int64(timestamp), currentLeaderEpoch: this.cluster.metadata.partition(tp.topic, tp.partition)?.leaderEpoch ?? -1 });
+          for (const tp of tps) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), partitionFor(tp)]);
           const request: v1.ListOffsetsRequest = { replicaId: -1, isolationLevel: 0, topics: [...byTopic].map(([name, ps]) => ({ name, partitions: ps })) };
           const stubs = this.cluster.stubs(address);
           try {
