@@ -97,7 +97,11 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultRunRepor
       const described = await admin.admin().describeGroup(g.groupId);
       committed.set(g.groupId, new Map(described.offsets.filter((o) => o.topic === TOPIC && o.committedOffset !== null).map((o) => [o.partition, Number(o.committedOffset)])));
     }
+    const readStartMs = Date.now();
     const log = await readWholeLog(admin, ends);
+    const readBack = [...log.values()].reduce((n, records) => n + records.length, 0);
+    progress(`seed ${options.seed}: read back ${readBack} records in ${Date.now() - readStartMs} ms`);
+    history.add("read-back", { records: readBack, ms: Date.now() - readStartMs });
     observers.stop();
     report.check = checkHistory({ log, producers: w.producers, groups: w.groups, committed });
     report.failures.push(...report.check.failures);
