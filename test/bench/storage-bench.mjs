@@ -4,7 +4,7 @@
 // dd + append + read; the best of each is reported, with every round's figures beside it.
 //
 // The batch is encoded once, outside the timed loop: a broker receives ready-made bytes. Each
-// append hands the same buffer to appendAsLeader, which validates it (CRC), stamps fresh offsets
+// append hands the same buffer to appendAsLeader, which validates it (CRC, and a walk of every record), stamps fresh offsets
 // and copies it into the log, as it would a produce request's bytes.
 //
 //   pnpm bench:storage        (builds first)   or   node test/bench/storage-bench.mjs

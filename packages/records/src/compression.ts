@@ -5,8 +5,9 @@
 //   lz4    the `lz4-napi` package's LZ4 *frame* format (not the block format), as Kafka uses
 //   zstd   the `@toondepauw/node-zstd` package (napi-rs, zstd 1.5.7)
 // The native packages ship prebuilt binaries as npm optional dependencies. They are loaded on
-// first use, so a process that never compresses (the broker only passes bytes through) never
-// loads them, and a missing binary is a clear error at that codec rather than at import.
+// first use, so a process that never meets a codec never loads it (a broker loads one when a
+// leader first validates a batch compressed with it), and a missing binary is a clear error at
+// that codec rather than at import.
 //
 // Decompression is bounded before any output is allocated where the format allows it (gzip by
 // zlib's maxOutputLength, snappy and xerial by their length preambles, lz4 and zstd by walking
