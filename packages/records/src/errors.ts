@@ -15,7 +15,8 @@ export type RecordsErrorKind =
   | "bad-record" // a record's fields disagree with its own length, or trailing bytes remain
   | "unsafe-integer" // an int64 that a JS number cannot hold exactly
   | "unsupported-compression"
-  | "decompression-failed";
+  | "decompression-failed"
+  | "missing-key"; // a record without a key where keys are required (a compacted topic)
 
 export class RecordsError extends Error {
   override readonly name = "RecordsError";

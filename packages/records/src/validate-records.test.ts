@@ -154,6 +154,19 @@ describe("validateBatchRecords on hostile record bytes", () => {
     if (kind !== "bad-count") expect(() => decodeBatch(batch)).toThrow(RecordsError);
   });
 
+  it("refuses a keyless record only when keys are required (a compacted topic), compressed or not", () => {
+    const keyed = rawRecord({ offsetDelta: 0, key: Buffer.from("k") });
+    const keyless = rawRecord({ offsetDelta: 1 });
+    const emptyKey = rawRecord({ offsetDelta: 1, key: Buffer.alloc(0) });
+    const KEYS: ValidateRecordsOptions = { ...PRODUCED, requireKeys: true };
+    for (const compression of CODECS) {
+      expect(verdict(sealed(Buffer.concat([keyed, keyless]), 2, { compression }), KEYS)).toBe("missing-key");
+      expect(verdict(sealed(Buffer.concat([keyed, keyless]), 2, { compression }))).toBe("ok");
+      // An empty key is a key (Kafka refuses only null ones).
+      expect(verdict(sealed(Buffer.concat([keyed, emptyKey]), 2, { compression }), KEYS)).toBe("ok");
+    }
+  });
+
   it("accepts offset deltas with gaps when contiguity is not asked for (a compacted log)", () => {
     const gapped = sealed(Buffer.concat([0, 2, 3].map((offsetDelta) => rawRecord({ offsetDelta }))), 3);
     expect(verdict(gapped, LOG_READER)).toBe("ok");

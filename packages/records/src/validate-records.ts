@@ -25,6 +25,11 @@ export interface ValidateRecordsOptions {
    * reader must not ask for this). A batch that breaks it is refused with kind "bad-count".
    */
   requireContiguousOffsetDeltas?: boolean;
+  /**
+   * Require every record to have a key (kind "missing-key"): a compacted topic keeps the newest
+   * record per key, so a keyless record there has no meaning (Kafka's leader refuses it too).
+   */
+  requireKeys?: boolean;
 }
 
 /**
@@ -58,12 +63,12 @@ export function validateBatchRecords(buf: Buffer, pos = 0, options: ValidateReco
   const contiguous = options.requireContiguousOffsetDeltas === true;
   const compression = compressionFromAttributes(attributes);
   if (compression === "none") {
-    walkRecords(buf, pos + BATCH_HEADER_BYTES, pos + sizeBytes, recordCount, timestampBaseMs, contiguous);
+    walkRecords(buf, pos + BATCH_HEADER_BYTES, pos + sizeBytes, recordCount, timestampBaseMs, contiguous, options.requireKeys === true);
     return;
   }
   const compressed = buf.subarray(pos + BATCH_HEADER_BYTES, pos + sizeBytes);
   const plain = decompress(compression, compressed, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
-  walkRecords(plain, 0, plain.length, recordCount, timestampBaseMs, contiguous);
+  walkRecords(plain, 0, plain.length, recordCount, timestampBaseMs, contiguous, options.requireKeys === true);
 }
 
 /**
@@ -76,7 +81,15 @@ export function validateBatchRecords(buf: Buffer, pos = 0, options: ValidateReco
  * optimiser: positions in locals, varints read by small inlinable functions, and every error
  * message built out of line, so a record costs tens of nanoseconds.
  */
-function walkRecords(buf: Buffer, start: number, end: number, recordCount: number, baseTimestampMs: number | null, requireContiguousOffsetDeltas: boolean): void {
+function walkRecords(
+  buf: Buffer,
+  start: number,
+  end: number,
+  recordCount: number,
+  baseTimestampMs: number | null,
+  requireContiguousOffsetDeltas: boolean,
+  requireKeys: boolean,
+): void {
   if (recordCount < 0 || recordCount > (end - start) / MIN_RECORD_BYTES) throw countError(recordCount, end - start);
   // base + delta must stay a safe integer: bounds on the delta, exact as both ends are safe.
   const minTimestampDelta = baseTimestampMs === null ? -Infinity : Number.MIN_SAFE_INTEGER - baseTimestampMs;
@@ -93,6 +106,8 @@ function walkRecords(buf: Buffer, start: number, end: number, recordCount: numbe
     pos = skipVarint(buf, pos, recordEnd);
     if (requireContiguousOffsetDeltas && varintValue !== index) throw offsetDeltaError(index, varintValue);
     pos = skipBytesField(buf, pos, recordEnd, "key", index);
+    // skipBytesField leaves the key's length in varintValue: -1 is a null key.
+    if (requireKeys && varintValue === -1) throw missingKeyError(index);
     pos = skipBytesField(buf, pos, recordEnd, "value", index);
     pos = skipVarint(buf, pos, recordEnd);
     if (varintValue !== 0) pos = skipHeaders(buf, pos, recordEnd, varintValue, index);
@@ -124,6 +139,10 @@ function skipBytesField(buf: Buffer, pos: number, end: number, what: string, ind
   if (length >= 0 && length <= end - fieldStart) return fieldStart + length;
   if (length === -1) return fieldStart;
   throw bytesFieldError(index, what, length, end - fieldStart);
+}
+
+function missingKeyError(index: number): RecordsError {
+  return new RecordsError("missing-key", `record ${index} has no key, and this topic is compacted: every record needs a key`);
 }
 
 function countError(recordCount: number, sectionBytes: number): RecordsError {

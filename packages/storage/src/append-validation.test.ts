@@ -62,6 +62,17 @@ describe("the leader walks the records of every batch", () => {
     expect(log.logEndOffset).toBe(0);
   });
 
+  it("refuses a record without a key on a compacted topic with INVALID_RECORD, and takes it elsewhere", () => {
+    const compacted = openLog(tempPartitionDir(), new ManualClock(), { cleanupPolicy: "compact" });
+    const keyless = batch({ count: 2, keys: ["k0", null] });
+    expect(refusal(compacted, keyless)).toMatchObject({ kind: "INVALID_RECORD", reason: "missing-key" });
+    compacted.appendAsLeader(batch({ count: 2 }), 0);
+    expect(compacted.logEndOffset).toBe(2);
+    const deleting = openLog(tempPartitionDir(), new ManualClock());
+    deleting.appendAsLeader(keyless, 0);
+    expect(deleting.logEndOffset).toBe(2);
+  });
+
   it("refuses offset deltas that are not 0, 1, 2, ... with INVALID_RECORD", () => {
     const log = openLog(tempPartitionDir(), new ManualClock());
     const good = batch({ count: 2, valueBytes: 20 });

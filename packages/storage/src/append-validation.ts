@@ -35,6 +35,8 @@ const KNOWN_CODEC_MAX = Math.max(...Object.values(CompressionCodes));
  * consumer with default settings can decode.
  */
 const PRODUCED_RECORDS: Readonly<ValidateRecordsOptions> = Object.freeze({ requireContiguousOffsetDeltas: true });
+/** The same for a compacted topic, where every record must also have a key. */
+const PRODUCED_KEYED_RECORDS: Readonly<ValidateRecordsOptions> = Object.freeze({ requireContiguousOffsetDeltas: true, requireKeys: true });
 
 export interface AppendPlan {
   kind: "append";
@@ -86,7 +88,7 @@ export function planLeaderAppend(bytes: Buffer, logEndOffset: number, config: Lo
     const maxTimestampMs = int64At(bytes, position + BatchField.maxTimestamp);
     const producerId = int64At(bytes, position + BatchField.producerId);
     checkLeaderBatchFields(batchIndex, attributes, recordCount, lastOffsetDelta, maxTimestampMs, producerId);
-    checkRecords(bytes, position, batchIndex);
+    checkRecords(bytes, position, batchIndex, config);
     if (producerId !== NO_PRODUCER_ID) {
       const producerEpoch = bytes.readInt16BE(position + BatchField.producerEpoch);
       const baseSequence = bytes.readInt32BE(position + BatchField.baseSequence);
@@ -129,9 +131,9 @@ function checkLeaderBatchFields(batchIndex: number, attributes: number, recordCo
 }
 
 /** Walks the batch's records; a batch no consumer could decode is refused here, before any write. */
-function checkRecords(bytes: Buffer, position: number, batchIndex: number): void {
+function checkRecords(bytes: Buffer, position: number, batchIndex: number, config: LogConfig): void {
   try {
-    validateBatchRecords(bytes, position, PRODUCED_RECORDS);
+    validateBatchRecords(bytes, position, config.cleanupPolicy === "delete" ? PRODUCED_RECORDS : PRODUCED_KEYED_RECORDS);
   } catch (error) {
     if (isRecordsError(error)) throw recordsProblemError(error, batchIndex);
     throw error;

@@ -101,7 +101,7 @@ export function recordsProblemError(error: RecordsError, batchIndex: number): St
   const kind: StorageErrorKind =
     error.kind === "too-large" ? "MESSAGE_TOO_LARGE"
     : error.kind === "unsupported-compression" ? "UNSUPPORTED_COMPRESSION_TYPE"
-    : error.kind === "bad-count" ? "INVALID_RECORD"
+    : error.kind === "bad-count" || error.kind === "missing-key" ? "INVALID_RECORD"
     : "CORRUPT_MESSAGE";
   return new StorageError(kind, `batch ${batchIndex}: ${error.message}`, { reason: error.kind, batchIndex, cause: error });
 }
