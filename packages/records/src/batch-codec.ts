@@ -149,25 +149,52 @@ function assertWritten(end: number, expected: number): void {
 }
 
 function writeHeader(buf: Buffer, opts: EncodeBatchOptions, header: ResolvedHeader, recordCount: number): void {
-  const partitionLeaderEpoch = opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH;
-  const producerEpoch = opts.producerEpoch ?? NO_PRODUCER_EPOCH;
-  const baseSequence = opts.baseSequence ?? NO_SEQUENCE;
-  assertIntRange("partitionLeaderEpoch", partitionLeaderEpoch, -0x8000_0000, 0x7fff_ffff);
-  assertIntRange("producerEpoch", producerEpoch, -0x8000, 0x7fff);
-  assertIntRange("baseSequence", baseSequence, -0x8000_0000, 0x7fff_ffff);
-  writeInt64BE(buf, BatchField.baseOffset, opts.baseOffset ?? 0);
+  writeBatchHeader(buf, {
+    baseOffset: opts.baseOffset ?? 0,
+    partitionLeaderEpoch: opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
+    attributes: header.attributes,
+    lastOffsetDelta: header.lastOffsetDelta,
+    baseTimestampMs: header.baseTimestampMs,
+    maxTimestampMs: header.maxTimestampMs,
+    producerId: opts.producerId ?? NO_PRODUCER_ID,
+    producerEpoch: opts.producerEpoch ?? NO_PRODUCER_EPOCH,
+    baseSequence: opts.baseSequence ?? NO_SEQUENCE,
+    recordCount,
+  });
+}
+
+/** Every header field but the length (the buffer's) and the CRC (written after). */
+export interface BatchHeaderFields {
+  baseOffset: number;
+  partitionLeaderEpoch: number;
+  attributes: number;
+  lastOffsetDelta: number;
+  baseTimestampMs: number;
+  maxTimestampMs: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+}
+
+/** Writes the 61-byte header at the start of `buf`, whose length is the batch's; the CRC is left 0. */
+export function writeBatchHeader(buf: Buffer, fields: BatchHeaderFields): void {
+  assertIntRange("partitionLeaderEpoch", fields.partitionLeaderEpoch, -0x8000_0000, 0x7fff_ffff);
+  assertIntRange("producerEpoch", fields.producerEpoch, -0x8000, 0x7fff);
+  assertIntRange("baseSequence", fields.baseSequence, -0x8000_0000, 0x7fff_ffff);
+  writeInt64BE(buf, BatchField.baseOffset, fields.baseOffset);
   buf.writeInt32BE(buf.length - BATCH_LOG_OVERHEAD_BYTES, BatchField.batchLength);
-  buf.writeInt32BE(partitionLeaderEpoch, BatchField.partitionLeaderEpoch);
+  buf.writeInt32BE(fields.partitionLeaderEpoch, BatchField.partitionLeaderEpoch);
   buf.writeInt8(BATCH_MAGIC_V2, BatchField.magic);
   buf.writeUInt32BE(0, BatchField.crc);
-  buf.writeInt16BE(header.attributes, BatchField.attributes);
-  buf.writeInt32BE(header.lastOffsetDelta, BatchField.lastOffsetDelta);
-  writeInt64BE(buf, BatchField.baseTimestamp, header.baseTimestampMs);
-  writeInt64BE(buf, BatchField.maxTimestamp, header.maxTimestampMs);
-  writeInt64BE(buf, BatchField.producerId, opts.producerId ?? NO_PRODUCER_ID);
-  buf.writeInt16BE(producerEpoch, BatchField.producerEpoch);
-  buf.writeInt32BE(baseSequence, BatchField.baseSequence);
-  buf.writeInt32BE(recordCount, BatchField.recordCount);
+  buf.writeInt16BE(fields.attributes, BatchField.attributes);
+  buf.writeInt32BE(fields.lastOffsetDelta, BatchField.lastOffsetDelta);
+  writeInt64BE(buf, BatchField.baseTimestamp, fields.baseTimestampMs);
+  writeInt64BE(buf, BatchField.maxTimestamp, fields.maxTimestampMs);
+  writeInt64BE(buf, BatchField.producerId, fields.producerId);
+  buf.writeInt16BE(fields.producerEpoch, BatchField.producerEpoch);
+  buf.writeInt32BE(fields.baseSequence, BatchField.baseSequence);
+  buf.writeInt32BE(fields.recordCount, BatchField.recordCount);
 }
 
 /** Reads the header of an already checked batch, as RecordsErrors rather than RangeErrors. */

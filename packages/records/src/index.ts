@@ -3,6 +3,9 @@
 //
 // Batches
 //   encodeBatch(opts) -> Buffer          one RecordBatch v2, CRC-32C set, optionally compressed
+//   new RecordBatchBuilder(capacityBytes) the producer's way: .append(timestampMs, key, value,
+//                                        headers?) writes each record as it comes, .build(opts)
+//                                        adds header and CRC (the bytes encodeBatch would give)
 //   decodeBatch(buf, pos?, opts?)        checks length, magic, CRC; decompresses; decodes records
 //                                        (key/value are views into the bytes: copy to keep them);
 //                                        throws RecordsError with a `kind` on bad bytes
@@ -61,6 +64,7 @@ export {
   type DecodeBatchOptions,
   type TimestampType,
 } from "./batch-codec.js";
+export { RecordBatchBuilder, type BuildBatchOptions } from "./batch-builder.js";
 export { validateBatchRecords, type ValidateRecordsOptions } from "./validate-records.js";
 export {
   type CompressionType,

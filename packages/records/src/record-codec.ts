@@ -11,8 +11,9 @@
 //   headersCount      varint
 //   [headerKeyLength varint, headerKey utf8, headerValueLength varint (-1 = null), headerValue]
 //
-// Encoding is two passes over the records, sizing then writing, so a batch is one allocation and
-// one copy of each key and value. Decoding hands out key and value as views into the batch's
+// A record is sized, then written (recordBodySize, writeRecord): the producer's batch builder
+// does both as each record arrives; encodeBatch does each as one pass over all records, so a
+// batch is one allocation and one copy of each key and value. Decoding hands out key and value as views into the batch's
 // bytes (no copies); every length is checked against the record's own length before use.
 import { RecordsError } from "./errors.js";
 import { BoundedReader, varintSize, varlongSize, writeVarint, writeVarlong } from "./varint.js";
@@ -46,11 +47,7 @@ export const MIN_RECORD_BYTES = 7;
 /** Body sizes from the sizing pass, reused by the writing pass; grown, never shrunk. */
 let bodySizesScratch = new Int32Array(1024);
 
-function byteLengthOf(bytes: Uint8Array | null | undefined): number {
-  return bytes == null ? 0 : bytes.length;
-}
-
-function headersSize(headers: RecordHeader[]): number {
+function headersSize(headers: readonly RecordHeader[]): number {
   let bytes = varintSize(headers.length);
   for (const header of headers) {
     if (typeof header.key !== "string") throw new TypeError("a record header key must be a string");
@@ -75,6 +72,51 @@ function checkRecordInput(record: RecordInput, index: number, offsetDelta: numbe
 }
 
 /**
+ * Bytes of one record's body (everything after its length varint). Checks header keys, so a
+ * bad record throws here, before anything of it is written.
+ */
+export function recordBodySize(timestampDelta: number, offsetDelta: number, key: Uint8Array | null | undefined, value: Uint8Array | null | undefined, headers: readonly RecordHeader[] | undefined): number {
+  return (
+    1 +
+    varlongSize(timestampDelta) +
+    varintSize(offsetDelta) +
+    (key == null ? 1 : varintSize(key.length) + key.length) +
+    (value == null ? 1 : varintSize(value.length) + value.length) +
+    (headers === undefined || headers.length === 0 ? 1 : headersSize(headers))
+  );
+}
+
+/** Writes one record whose body recordBodySize measured; returns the position after it. */
+export function writeRecord(
+  buf: Buffer,
+  pos: number,
+  bodyBytes: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Uint8Array | null | undefined,
+  value: Uint8Array | null | undefined,
+  headers: readonly RecordHeader[] | undefined,
+): number {
+  pos = writeVarint(buf, pos, bodyBytes);
+  buf[pos++] = 0; // attributes
+  pos = writeVarlong(buf, pos, timestampDelta);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeBytesField(buf, pos, key);
+  pos = writeBytesField(buf, pos, value);
+  if (headers === undefined || headers.length === 0) {
+    buf[pos++] = 0;
+    return pos;
+  }
+  pos = writeVarint(buf, pos, headers.length);
+  for (const header of headers) {
+    pos = writeVarint(buf, pos, Buffer.byteLength(header.key, "utf8"));
+    pos += buf.write(header.key, pos, "utf8");
+    pos = writeBytesField(buf, pos, header.value);
+  }
+  return pos;
+}
+
+/**
  * Sizing pass: checks every record and returns the bytes all records take, including their
  * length varints. Also returns the largest timestamp, which the batch header needs.
  */
@@ -92,17 +134,7 @@ export function sizeRecords(records: readonly RecordInput[], baseTimestampMs: nu
     const timestampDelta = record.timestampMs - baseTimestampMs;
     if (!Number.isSafeInteger(timestampDelta)) throw new RangeError(`record ${i}: timestamp delta is not a safe integer`);
     if (record.timestampMs > maxTimestampMs) maxTimestampMs = record.timestampMs;
-    const keyBytes = record.key == null ? -1 : record.key.length;
-    const valueBytes = record.value == null ? -1 : record.value.length;
-    const body =
-      1 +
-      varlongSize(timestampDelta) +
-      varintSize(offsetDelta) +
-      varintSize(keyBytes) +
-      byteLengthOf(record.key) +
-      varintSize(valueBytes) +
-      byteLengthOf(record.value) +
-      (record.headers === undefined || record.headers.length === 0 ? 1 : headersSize(record.headers));
+    const body = recordBodySize(timestampDelta, offsetDelta, record.key, record.value, record.headers);
     bodySizes[i] = body;
     total += varintSize(body) + body;
   }
@@ -114,23 +146,7 @@ export function writeRecords(buf: Buffer, pos: number, records: readonly RecordI
   const bodySizes = bodySizesScratch;
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    pos = writeVarint(buf, pos, bodySizes[i]!);
-    buf[pos++] = 0; // attributes
-    pos = writeVarlong(buf, pos, record.timestampMs - baseTimestampMs);
-    pos = writeVarint(buf, pos, record.offsetDelta ?? i);
-    pos = writeBytesField(buf, pos, record.key);
-    pos = writeBytesField(buf, pos, record.value);
-    const headers = record.headers;
-    if (headers === undefined || headers.length === 0) {
-      buf[pos++] = 0;
-      continue;
-    }
-    pos = writeVarint(buf, pos, headers.length);
-    for (const header of headers) {
-      pos = writeVarint(buf, pos, Buffer.byteLength(header.key, "utf8"));
-      pos += buf.write(header.key, pos, "utf8");
-      pos = writeBytesField(buf, pos, header.value);
-    }
+    pos = writeRecord(buf, pos, bodySizes[i]!, record.timestampMs - baseTimestampMs, record.offsetDelta ?? i, record.key, record.value, record.headers);
   }
   return pos;
 }
