@@ -1,6 +1,6 @@
-import { decodeBatch, encodeBatch } from "@tributary/records";
+import { decodeBatch } from "@tributary/records";
 import { describe, expect, it } from "vitest";
-import { type DrainContext, type PartitionQueue, RecordAccumulator, partitionKey } from "./accumulator.js";
+import { APPEND_BATCH_CLOSED, APPEND_NEW_BATCH, type DrainContext, type PartitionQueue, RecordAccumulator, partitionKey } from "./accumulator.js";
 import { BatchSink, type CompletionSink, type ProducerBatch, estimateRecordBytes } from "./batch.js";
 import { IdempotenceState } from "./idempotence.js";
 import type { RecordMetadata } from "./types.js";
@@ -19,7 +19,7 @@ function context(overrides: Partial<DrainContext> = {}): DrainContext {
     mayDrain: () => true,
     prepare: (batch) => {
       batch.attempts++;
-      batch.encoded ??= encodeBatch({ records: batch.records, baseSequence: batch.baseSequence, producerId: batch.producerId, producerEpoch: batch.producerEpoch });
+      batch.encode("none");
     },
     maxRequestBytes: 1024 * 1024,
     flushing: false,
@@ -34,8 +34,8 @@ describe("RecordAccumulator", () => {
     const bytes = estimateRecordBytes(r);
     const outcomes = [1, 2, 3, 4].map(() => acc.append("t", 0, r, bytes, noopSink, 0, 0));
     // 61 header bytes + 2 x 121 fit in 400; a third record does not.
-    expect(outcomes.map((o) => o.newBatch)).toEqual([true, false, true, false]);
-    expect(outcomes[2]!.batchClosed).toBe(true);
+    expect(outcomes.map((o) => (o & APPEND_NEW_BATCH) !== 0)).toEqual([true, false, true, false]);
+    expect(outcomes[2]! & APPEND_BATCH_CLOSED).toBe(APPEND_BATCH_CLOSED);
     expect(acc.queue("t", 0).batches.map((b) => b.recordCount)).toEqual([2, 2]);
     expect(acc.pendingRecords).toBe(4);
   });
@@ -106,12 +106,80 @@ describe("batch completion", () => {
     const sink = new BatchSink(3, (r) => (result = r), () => {});
     for (let i = 0; i < 3; i++) acc.append("t", 0, record(`v${i}`, 1_000 + i), 30, sink, i, 0);
     const [batch] = acc.drain(context()).byNode.get(0)!;
-    batch!.succeed(41n, -1);
+    batch!.succeed(41, -1);
     expect(result!.map((m) => [m.partition, m.offset, m.timestamp])).toEqual([
       [0, 41n, 1_000],
       [0, 42n, 1_001],
       [0, 43n, 1_002],
     ]);
+  });
+
+  it("gives each record its own sink slot and timestamp when sends of several callers interleave in one batch", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 16_384, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    const seen: Array<[string, number, bigint | null, number | null, string | null]> = [];
+    const sinkNamed = (name: string): CompletionSink => ({ complete: (i, m, e) => seen.push([name, i, m?.offset ?? null, m?.timestamp ?? null, e?.message ?? null]) });
+    const a = sinkNamed("a");
+    const b = sinkNamed("b");
+    // a[0..1] at 10, b[0], a[2] at 10, a[3] at 11 (its own timestamp), a[5] (index 4 went elsewhere)
+    acc.append("t", 0, record("1", 10), 30, a, 0, 0);
+    acc.append("t", 0, record("2", 10), 30, a, 1, 0);
+    acc.append("t", 0, record("3", 10), 30, b, 0, 0);
+    acc.append("t", 0, record("4", 10), 30, a, 2, 0);
+    acc.append("t", 0, record("5", 11), 30, a, 3, 0);
+    acc.append("t", 0, record("6", 11), 30, a, 5, 0);
+    const [batch] = acc.drain(context()).byNode.get(0)!;
+    expect(decodeBatch(batch!.encoded!).records.map((r) => [r.offset, r.timestampMs, r.value?.toString()])).toEqual([
+      [0, 10, "1"],
+      [1, 10, "2"],
+      [2, 10, "3"],
+      [3, 10, "4"],
+      [4, 11, "5"],
+      [5, 11, "6"],
+    ]);
+    batch!.succeed(100, -1);
+    expect(seen).toEqual([
+      ["a", 0, 100n, 10, null],
+      ["a", 1, 101n, 10, null],
+      ["b", 0, 102n, 10, null],
+      ["a", 2, 103n, 10, null],
+      ["a", 3, 104n, 11, null],
+      ["a", 5, 105n, 11, null],
+    ]);
+    seen.length = 0;
+    const failed = new RecordAccumulator({ batchSizeBytes: 16_384, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    failed.append("t", 0, record("1", 10), 30, a, 7, 0);
+    failed.append("t", 0, record("2", 10), 30, b, 3, 0);
+    failed.append("t", 0, record("3", 10), 30, a, 8, 0);
+    failed.drain(context()).byNode.get(0)![0]!.fail(new Error("gone"));
+    expect(seen).toEqual([
+      ["a", 7, null, null, "gone"],
+      ["b", 3, null, null, "gone"],
+      ["a", 8, null, null, "gone"],
+    ]);
+  });
+
+  it("reports the broker's log-append time and -1 offsets for acks=0", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 16_384, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    let result: RecordMetadata[] | undefined;
+    const sink = new BatchSink(2, (r) => (result = r), () => {});
+    for (let i = 0; i < 2; i++) acc.append("t", 3, record(`v${i}`, 1_000), 30, sink, i, 0);
+    acc.drain(context()).byNode.get(1)![0]!.succeed(-1, 5_000);
+    expect(result).toEqual([
+      { topic: "t", partition: 3, offset: -1n, timestamp: 5_000 },
+      { topic: "t", partition: 3, offset: -1n, timestamp: 5_000 },
+    ]);
+  });
+
+  it("refuses a record the batch format cannot carry and leaves the accumulator as it was", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 16_384, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    acc.append("t", 0, record("a", 1_000), 30, noopSink, 0, 0);
+    expect(() => acc.append("t", 0, record("b", 0.5), 30, noopSink, 1, 0)).toThrow(RangeError);
+    expect(() => acc.append("t", 1, record("c", Number.NaN), 30, noopSink, 2, 0)).toThrow(RangeError);
+    expect(acc.pendingRecords).toBe(1);
+    expect(acc.bufferedBytes).toBe(30 + 61);
+    expect(acc.queuedBatchCount()).toBe(1);
+    const [batch] = acc.drain(context()).byNode.get(0)!;
+    expect(decodeBatch(batch!.encoded!).records.map((r) => r.value?.toString())).toEqual(["a"]);
   });
 
   it("rejects a sendBatch with the first error only after every record settled", () => {
@@ -137,7 +205,7 @@ describe("idempotent retries keep each partition's order", () => {
         batch.attempts++;
         if (batch.encoded !== undefined) return;
         idem.assignSequence(key, batch);
-        batch.encoded = encodeBatch({ records: batch.records, producerId: batch.producerId, producerEpoch: batch.producerEpoch, baseSequence: batch.baseSequence });
+        batch.encode("none");
       },
     });
     return { acc, idem, key, ctx };

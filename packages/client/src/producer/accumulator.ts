@@ -19,7 +19,14 @@ export interface PartitionQueue {
   readonly partition: number;
   /** Oldest first; retried batches go back in sequence order ahead of newer ones. */
   readonly batches: ProducerBatch[];
+  /** Estimated bytes of the last batch drained: a new batch's buffer starts that big. */
+  lastBatchBytes: number;
 }
+
+/** append() result bits: the sender should look now (a batch is full). */
+export const APPEND_BATCH_CLOSED = 1;
+/** append() result bits: this record opened a new batch (its linger starts now). */
+export const APPEND_NEW_BATCH = 2;
 
 export interface DrainContext {
   nowMs: number;
@@ -80,7 +87,7 @@ export class RecordAccumulator {
     let queue = byPartition[partition];
     if (queue === undefined) {
       const key = partitionKey(topic, partition);
-      queue = { key, topic, partition, batches: [] };
+      queue = { key, topic, partition, batches: [], lastBatchBytes: 0 };
       byPartition[partition] = queue;
       this.queues.set(key, queue);
     }
@@ -89,40 +96,38 @@ export class RecordAccumulator {
 
   /**
    * Adds a record to its partition's open batch, opening a new one when it does not fit.
-   * Returns whether a batch was closed by this append (the sender should look now), and the
-   * closed batch's partition so a sticky partitioner can move on.
+   * Returns APPEND_* bits: whether a batch was closed by this append (the sender should look
+   * now) and whether the record opened a new batch. Throws, changing nothing, if the record
+   * cannot be encoded.
    */
-  append(
-    topic: string,
-    partition: number,
-    record: RecordInput,
-    recordBytes: number,
-    sink: CompletionSink,
-    sinkIndex: number,
-    nowMs: number,
-  ): { batchClosed: boolean; newBatch: boolean } {
+  append(topic: string, partition: number, record: RecordInput, recordBytes: number, sink: CompletionSink, sinkIndex: number, nowMs: number): number {
     const queue = this.queue(topic, partition);
     const last = queue.batches[queue.batches.length - 1];
-    let batchClosed = false;
+    let outcome = 0;
     let target = last;
     if (target === undefined || !target.hasRoomFor(recordBytes, this.options.batchSizeBytes)) {
-      if (target !== undefined && !target.closed) {
-        target.closed = true;
-        batchClosed = true;
+      // Sized like this partition's last batch: a busy partition fills whole batches, an idle
+      // one sends one record at a time, and neither should pay for the other's buffer.
+      const expectedBytes = Math.max(last?.estimatedBytes ?? queue.lastBatchBytes, BATCH_OVERHEAD_BYTES + recordBytes);
+      target = new ProducerBatch(topic, partition, nowMs, Math.min(expectedBytes, this.options.batchSizeBytes));
+      target.append(record, recordBytes, sink, sinkIndex);
+      if (last !== undefined && !last.closed) {
+        last.closed = true;
+        outcome |= APPEND_BATCH_CLOSED;
       }
-      target = new ProducerBatch(topic, partition, nowMs);
       queue.batches.push(target);
       this.usedBytes += BATCH_OVERHEAD_BYTES;
+      outcome |= APPEND_NEW_BATCH;
+    } else {
+      target.append(record, recordBytes, sink, sinkIndex);
     }
-    const newBatch = target !== last;
-    target.append(record, recordBytes, sink, sinkIndex);
     this.usedBytes += recordBytes;
     this.recordsBuffered++;
     if (target.estimatedBytes >= this.options.batchSizeBytes) {
       target.closed = true;
-      batchClosed = true;
+      outcome |= APPEND_BATCH_CLOSED;
     }
-    return { batchClosed, newBatch };
+    return outcome;
   }
 
   /** Whether appending `recordBytes` to this partition would open a new batch (a sticky partitioner moves on then). */
@@ -193,6 +198,7 @@ export class RecordAccumulator {
         if (list !== undefined && list.length > 0 && bytes + size > ctx.maxRequestBytes) break;
         queue.batches.shift();
         batch.closed = true;
+        queue.lastBatchBytes = batch.estimatedBytes;
         ctx.prepare(batch);
         batch.inFlight = true;
         bytes += batch.encoded?.length ?? size;

@@ -1,8 +1,10 @@
-// One producer batch: records bound for one partition, encoded once (when first drained) into a
-// RecordBatch v2, and the completions of the records in it. Every record's promise or callback
-// is settled from the batch's one acknowledgement: no per-record timers, no per-record state
-// beyond the record itself and where its completion goes.
-import type { RecordInput } from "@tributary/records";
+// One producer batch: records bound for one partition, written into a RecordBatch v2 as they
+// are appended (RecordBatchBuilder), closed with its header and CRC when first drained, and the
+// completions of the records in it. Every record's promise or callback is settled from the
+// batch's one acknowledgement: no per-record timers, and no per-record objects kept while the
+// batch waits: a record's bytes are in the builder, its completion is a slot in a run of
+// consecutive records that share a sink and a timestamp (one run per sendBatch() chunk).
+import { type CompressionType, RecordBatchBuilder, type RecordInput } from "@tributary/records";
 import type { RecordMetadata } from "./types.js";
 
 /** Where a record's outcome goes: a promise, a callback, or a slot in a sendBatch() result. */
@@ -20,10 +22,19 @@ export function estimateRecordBytes(record: RecordInput): number {
 /** Bytes of a batch header, charged once per batch. */
 export const BATCH_OVERHEAD_BYTES = 61;
 
+const NO_OFFSET = -1n;
+
 export class ProducerBatch {
-  readonly records: RecordInput[] = [];
-  readonly sinks: CompletionSink[] = [];
-  readonly sinkIndexes: number[] = [];
+  /** Until the first drain; then `encoded` holds the bytes. */
+  private builder: RecordBatchBuilder | undefined;
+  private count = 0;
+  // Runs of records: run r covers records [runStarts[r], runStarts[r+1]) of this batch, which
+  // complete to runSinks[r] at indexes runFirstSinkIndexes[r] + 0, 1, ... and were created at
+  // runTimestampsMs[r].
+  private readonly runStarts: number[] = [];
+  private readonly runSinks: CompletionSink[] = [];
+  private readonly runFirstSinkIndexes: number[] = [];
+  private readonly runTimestampsMs: number[] = [];
   /** Bytes charged to the buffer for this batch (released when it completes). */
   estimatedBytes = BATCH_OVERHEAD_BYTES;
   /** No more records go in once it is full or drained. */
@@ -42,48 +53,92 @@ export class ProducerBatch {
   inFlight = false;
   done = false;
 
+  /** `capacityBytes`: the batch's expected encoded size (its buffer grows if records need more). */
   constructor(
     readonly topic: string,
     readonly partition: number,
     readonly createdMs: number,
-  ) {}
+    capacityBytes = 0,
+  ) {
+    this.builder = new RecordBatchBuilder(capacityBytes);
+  }
 
   get recordCount(): number {
-    return this.records.length;
+    return this.count;
+  }
+
+  /** Bytes of the batch as encoded so far (before compression), or as sent once encoded. */
+  get sizeBytes(): number {
+    return this.encoded?.length ?? this.builder?.sizeBytes ?? 0;
   }
 
   /** Whether a record of `bytes` fits under `batchSizeBytes` (an empty batch takes any record). */
   hasRoomFor(bytes: number, batchSizeBytes: number): boolean {
-    return !this.closed && (this.records.length === 0 || this.estimatedBytes + bytes <= batchSizeBytes);
+    return !this.closed && (this.count === 0 || this.estimatedBytes + bytes <= batchSizeBytes);
   }
 
+  /** Writes the record into the batch; throws (leaving the batch as it was) if it cannot be encoded. */
   append(record: RecordInput, bytes: number, sink: CompletionSink, sinkIndex: number): void {
-    if (this.closed) throw new Error(`append to a closed batch of ${this.topic}-${this.partition}: a bug`);
-    this.records.push(record);
-    this.sinks.push(sink);
-    this.sinkIndexes.push(sinkIndex);
+    if (this.closed || this.builder === undefined) throw new Error(`append to a closed batch of ${this.topic}-${this.partition}: a bug`);
+    this.builder.append(record.timestampMs, record.key, record.value, record.headers);
+    const last = this.runSinks.length - 1;
+    const continuesRun =
+      last >= 0 &&
+      this.runSinks[last] === sink &&
+      this.runTimestampsMs[last] === record.timestampMs &&
+      this.runFirstSinkIndexes[last]! + (this.count - this.runStarts[last]!) === sinkIndex;
+    if (!continuesRun) {
+      this.runStarts.push(this.count);
+      this.runSinks.push(sink);
+      this.runFirstSinkIndexes.push(sinkIndex);
+      this.runTimestampsMs.push(record.timestampMs);
+    }
+    this.count++;
     this.estimatedBytes += bytes;
   }
 
-  /** Settles every record: offsets are baseOffset + index, the batch's records are contiguous. */
-  succeed(baseOffset: bigint, logAppendTimeMs: number): void {
+  /** Closes the records with the header and CRC; from now on the batch is these bytes. */
+  encode(compression: CompressionType): Buffer {
+    if (this.encoded !== undefined) return this.encoded;
+    if (this.builder === undefined) throw new Error(`batch ${this.topic}-${this.partition} has neither bytes nor a builder: a bug`);
+    this.closed = true;
+    this.encoded = this.builder.build({ compression, producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: this.baseSequence });
+    this.builder = undefined;
+    return this.encoded;
+  }
+
+  /** Settles every record: offsets are baseOffset + index, the batch's records are contiguous. -1 means unknown (acks=0). */
+  succeed(baseOffset: number, logAppendTimeMs: number): void {
     if (this.done) return;
     this.done = true;
-    for (let i = 0; i < this.records.length; i++) {
-      const metadata: RecordMetadata = {
-        topic: this.topic,
-        partition: this.partition,
-        offset: baseOffset < 0n ? -1n : baseOffset + BigInt(i),
-        timestamp: logAppendTimeMs >= 0 ? logAppendTimeMs : this.records[i]!.timestampMs,
-      };
-      this.sinks[i]!.complete(this.sinkIndexes[i]!, metadata, null);
+    const runs = this.runSinks.length;
+    for (let r = 0; r < runs; r++) {
+      const sink = this.runSinks[r]!;
+      const start = this.runStarts[r]!;
+      const end = r + 1 < runs ? this.runStarts[r + 1]! : this.count;
+      const firstSinkIndex = this.runFirstSinkIndexes[r]!;
+      const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : this.runTimestampsMs[r]!;
+      for (let i = start; i < end; i++) {
+        const metadata: RecordMetadata = {
+          topic: this.topic,
+          partition: this.partition,
+          offset: baseOffset < 0 ? NO_OFFSET : BigInt(baseOffset + i),
+          timestamp,
+        };
+        sink.complete(firstSinkIndex + (i - start), metadata, null);
+      }
     }
   }
 
   fail(error: Error): void {
     if (this.done) return;
     this.done = true;
-    for (let i = 0; i < this.records.length; i++) this.sinks[i]!.complete(this.sinkIndexes[i]!, null, error);
+    const runs = this.runSinks.length;
+    for (let r = 0; r < runs; r++) {
+      const end = r + 1 < runs ? this.runStarts[r + 1]! : this.count;
+      const first = this.runFirstSinkIndexes[r]!;
+      for (let i = this.runStarts[r]!; i < end; i++) this.runSinks[r]!.complete(first + (i - this.runStarts[r]!), null, error);
+    }
   }
 }
 

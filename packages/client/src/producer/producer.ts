@@ -4,7 +4,7 @@
 import { type Partitioner, type RecordHeader, type RecordInput, createStickyPartitioner, hasOnNewBatch } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { BufferExhaustedError, IllegalStateError, RecordTooLargeError, TimeoutError, TributaryError, asTributaryError } from "../errors.js";
-import { RecordAccumulator } from "./accumulator.js";
+import { APPEND_BATCH_CLOSED, APPEND_NEW_BATCH, RecordAccumulator } from "./accumulator.js";
 import { BatchSink, CallbackSink, type CompletionSink, PromiseSink, estimateRecordBytes } from "./batch.js";
 import { IdempotenceState } from "./idempotence.js";
 import { Sender } from "./sender.js";
@@ -208,10 +208,17 @@ export class Producer<K, V> {
       return true;
     }
     const nowMs = Date.now();
-    const { batchClosed, newBatch } = this.accumulator.append(topic, partition, record, bytes, sink, index, nowMs);
-    if (batchClosed) {
+    let outcome: number;
+    try {
+      outcome = this.accumulator.append(topic, partition, record, bytes, sink, index, nowMs);
+    } catch (error) {
+      // A record the batch format cannot carry (e.g. a timestamp that is not a safe integer).
+      this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
+      return true;
+    }
+    if ((outcome & APPEND_BATCH_CLOSED) !== 0) {
       this.sender.wakeup();
-    } else if (newBatch) {
+    } else if ((outcome & APPEND_NEW_BATCH) !== 0) {
       if (this.options.lingerMs === 0) this.sender.wakeup();
       else this.sender.wakeAt(nowMs + this.options.lingerMs);
     }

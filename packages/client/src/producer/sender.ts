@@ -3,8 +3,7 @@
 // them from the answer. One timer (the next linger end, retry backoff or expiry) and one
 // setImmediate wake-up drive it; nothing here is per record.
 import type { v1 } from "@tributary/protocol";
-import { int64ToBigInt, int64ToNumber } from "@tributary/protocol";
-import { encodeBatch } from "@tributary/records";
+import { int64ToNumber } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs, retrying } from "../retry.js";
@@ -195,13 +194,7 @@ export class Sender {
     batch.attempts++;
     if (batch.encoded !== undefined) return;
     if (this.idempotence !== undefined) this.idempotence.assignSequence(partitionKey(batch.topic, batch.partition), batch);
-    batch.encoded = encodeBatch({
-      records: batch.records,
-      compression: this.options.compression,
-      producerId: batch.producerId,
-      producerEpoch: batch.producerEpoch,
-      baseSequence: batch.baseSequence,
-    });
+    batch.encode(this.options.compression);
   }
 
   private requestProducerId(): void {
@@ -301,7 +294,7 @@ export class Sender {
         const answer = answered.get(key);
         if (answer === undefined) {
           if (this.options.acks === 0) {
-            for (const batch of batches) this.succeedBatch(batch, -1n, -1);
+            for (const batch of batches) this.succeedBatch(batch, -1, -1);
             continue;
           }
           for (const batch of batches) this.onBatchError(batch, errorFor("UNKNOWN_SERVER_ERROR", `Produce answer from broker ${nodeId} has no entry for ${topic}-${partition}`), nowMs, nodeId);
@@ -310,11 +303,12 @@ export class Sender {
         const error = responseErrorOf(answer.error, `Produce ${topic}-${partition} on broker ${nodeId}`);
         if (error === null) {
           // Batches of one partition are appended together, in order: offsets follow on.
-          let baseOffset = this.options.acks === 0 ? -1n : int64ToBigInt(answer.baseOffset);
+          // Offsets are safe integers (int64ToNumber refuses others), so a record's bigint offset is one BigInt().
+          let baseOffset = this.options.acks === 0 ? -1 : int64ToNumber(answer.baseOffset);
           const logAppendTimeMs = int64ToNumber(answer.logAppendTimeMs);
           for (const batch of batches) {
             this.succeedBatch(batch, baseOffset, logAppendTimeMs);
-            if (baseOffset >= 0n) baseOffset += BigInt(batch.recordCount);
+            if (baseOffset >= 0) baseOffset += batch.recordCount;
           }
           continue;
         }
@@ -341,7 +335,7 @@ export class Sender {
     this.idempotence?.onReturned(partitionKey(batch.topic, batch.partition), batch);
   }
 
-  private succeedBatch(batch: ProducerBatch, baseOffset: bigint, logAppendTimeMs: number): void {
+  private succeedBatch(batch: ProducerBatch, baseOffset: number, logAppendTimeMs: number): void {
     this.returned(batch);
     this.idempotence?.onAcknowledged(partitionKey(batch.topic, batch.partition), batch);
     batch.succeed(baseOffset, logAppendTimeMs);
@@ -355,7 +349,7 @@ export class Sender {
     if (error.code === "DUPLICATE_SEQUENCE_NUMBER" && this.idempotence !== undefined) {
       // The broker already has this batch (an earlier attempt landed): it is written once.
       this.idempotence.onAcknowledged(key, batch);
-      batch.succeed(-1n, -1);
+      batch.succeed(-1, -1);
       this.hooks.onBatchDone(batch);
       return;
     }
