@@ -182,6 +182,26 @@ describe("batch completion", () => {
     expect(decodeBatch(batch!.encoded!).records.map((r) => r.value?.toString())).toEqual(["a"]);
   });
 
+  it("resolves a sendBatch in input order when its batches are acknowledged out of order", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 16_384, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    let result: RecordMetadata[] | undefined;
+    const sink = new BatchSink(4, (r) => (result = r), () => {});
+    acc.append("t", 0, record("a", 7), 30, sink, 0, 0);
+    acc.append("t", 1, record("b", 7), 30, sink, 1, 0);
+    acc.append("t", 0, record("c", 8), 30, sink, 2, 0);
+    acc.append("t", 1, record("d", 7), 30, sink, 3, 0);
+    const { byNode } = acc.drain(context());
+    byNode.get(1)![0]!.succeed(500, -1);
+    expect(result).toBeUndefined();
+    byNode.get(0)![0]!.succeed(20, -1);
+    expect(result).toEqual([
+      { topic: "t", partition: 0, offset: 20n, timestamp: 7 },
+      { topic: "t", partition: 1, offset: 500n, timestamp: 7 },
+      { topic: "t", partition: 0, offset: 21n, timestamp: 8 },
+      { topic: "t", partition: 1, offset: 501n, timestamp: 7 },
+    ]);
+  });
+
   it("rejects a sendBatch with the first error only after every record settled", () => {
     let rejected: Error | undefined;
     const sink = new BatchSink(2, () => {}, (e) => (rejected = e));

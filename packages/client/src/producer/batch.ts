@@ -10,6 +10,12 @@ import type { RecordMetadata } from "./types.js";
 /** Where a record's outcome goes: a promise, a callback, or a slot in a sendBatch() result. */
 export interface CompletionSink {
   complete(index: number, metadata: RecordMetadata | null, error: Error | null): void;
+  /**
+   * Optional: `count` records at indexes firstIndex.. succeeded at offsets baseOffset.. (-1:
+   * unknown), all with `timestamp`. A sink that can keep this as one entry and make the
+   * RecordMetadata objects later saves an object per record while the other records wait.
+   */
+  completeRun?(firstIndex: number, count: number, topic: string, partition: number, baseOffset: number, timestamp: number): void;
 }
 
 /** Bytes a record is charged in a batch and in the buffer: its payload plus Kafka's worst-case varint overhead. */
@@ -118,14 +124,15 @@ export class ProducerBatch {
       const end = r + 1 < runs ? this.runStarts[r + 1]! : this.count;
       const firstSinkIndex = this.runFirstSinkIndexes[r]!;
       const timestamp = logAppendTimeMs >= 0 ? logAppendTimeMs : this.runTimestampsMs[r]!;
-      for (let i = start; i < end; i++) {
-        const metadata: RecordMetadata = {
-          topic: this.topic,
-          partition: this.partition,
-          offset: baseOffset < 0 ? NO_OFFSET : BigInt(baseOffset + i),
-          timestamp,
-        };
-        sink.complete(firstSinkIndex + (i - start), metadata, null);
+      const runBaseOffset = baseOffset < 0 ? -1 : baseOffset + start;
+      if (sink.completeRun !== undefined) {
+        sink.completeRun(firstSinkIndex, end - start, this.topic, this.partition, runBaseOffset, timestamp);
+        continue;
+      }
+      let offset = runBaseOffset < 0 ? NO_OFFSET : BigInt(runBaseOffset);
+      for (let i = 0; i < end - start; i++) {
+        sink.complete(firstSinkIndex + i, { topic: this.topic, partition: this.partition, offset, timestamp }, null);
+        if (runBaseOffset >= 0) offset += 1n; // a bigint add costs less than BigInt(number)
       }
     }
   }
@@ -172,12 +179,20 @@ export class CallbackSink implements CompletionSink {
 /**
  * The sink of one sendBatch(): resolves with every record's metadata in input order once all
  * are acknowledged, or rejects with the first error after all have settled (so nothing is left
- * pending behind the caller's back).
+ * pending behind the caller's back). Acknowledged runs are kept as one entry each and turned
+ * into RecordMetadata objects only when the last record settles: objects made early would live
+ * (and be copied by the garbage collector) until then for nothing.
  */
 export class BatchSink implements CompletionSink {
   private readonly results: RecordMetadata[];
   private remaining: number;
   private firstError: Error | null = null;
+  private readonly runFirstIndexes: number[] = [];
+  private readonly runCounts: number[] = [];
+  private readonly runTopics: string[] = [];
+  private readonly runPartitions: number[] = [];
+  private readonly runBaseOffsets: number[] = [];
+  private readonly runTimestamps: number[] = [];
 
   constructor(
     count: number,
@@ -192,8 +207,39 @@ export class BatchSink implements CompletionSink {
   complete(index: number, metadata: RecordMetadata | null, error: Error | null): void {
     if (error !== null) this.firstError ??= error;
     else if (metadata !== null) this.results[index] = metadata;
-    if (--this.remaining > 0) return;
-    if (this.firstError !== null) this.reject(this.firstError);
-    else this.resolve(this.results);
+    this.settled(1);
+  }
+
+  completeRun(firstIndex: number, count: number, topic: string, partition: number, baseOffset: number, timestamp: number): void {
+    this.runFirstIndexes.push(firstIndex);
+    this.runCounts.push(count);
+    this.runTopics.push(topic);
+    this.runPartitions.push(partition);
+    this.runBaseOffsets.push(baseOffset);
+    this.runTimestamps.push(timestamp);
+    this.settled(count);
+  }
+
+  private settled(count: number): void {
+    this.remaining -= count;
+    if (this.remaining > 0) return;
+    if (this.remaining < 0) throw new Error("a sendBatch() record was settled twice: a bug");
+    if (this.firstError !== null) return this.reject(this.firstError);
+    for (let r = 0; r < this.runCounts.length; r++) this.fillRun(r);
+    this.resolve(this.results);
+  }
+
+  private fillRun(r: number): void {
+    const topic = this.runTopics[r]!;
+    const partition = this.runPartitions[r]!;
+    const timestamp = this.runTimestamps[r]!;
+    const baseOffset = this.runBaseOffsets[r]!;
+    const first = this.runFirstIndexes[r]!;
+    const count = this.runCounts[r]!;
+    let offset = baseOffset < 0 ? NO_OFFSET : BigInt(baseOffset);
+    for (let i = 0; i < count; i++) {
+      this.results[first + i] = { topic, partition, offset, timestamp };
+      if (baseOffset >= 0) offset += 1n; // a bigint add costs less than BigInt(number)
+    }
   }
 }
