@@ -1,7 +1,7 @@
 // The Producer: serializes, partitions and appends records to the accumulator, makes send()
 // wait (in order) for metadata or buffer space for at most maxBlockMs, and settles flush() and
 // close(). Batching and I/O are the accumulator's and the sender's.
-import { type Partitioner, type RecordHeader, type RecordInput, createStickyPartitioner, hasOnNewBatch } from "@tributary/records";
+import { type Partitioner, type PartitionerContext, type RecordHeader, type RecordInput, type StickyPartitioner, createStickyPartitioner, hasOnNewBatch } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { BufferExhaustedError, IllegalStateError, RecordTooLargeError, TimeoutError, TributaryError, asTributaryError } from "../errors.js";
 import { APPEND_BATCH_CLOSED, APPEND_NEW_BATCH, RecordAccumulator } from "./accumulator.js";
@@ -46,6 +46,13 @@ export class Producer<K, V> {
   private readonly idempotence: IdempotenceState | undefined;
   private readonly sender: Sender;
   private readonly partitioner: Partitioner;
+  /** The partitioner, when it wants onNewBatch (Kafka's sticky rule). */
+  private readonly stickyPartitioner: StickyPartitioner | undefined;
+  /**
+   * One context object reused for every call of the built-in partitioner, which never keeps
+   * it; a user's partitioner gets a fresh one each time, as it may keep what it is given.
+   */
+  private readonly sharedContext: PartitionerContext | undefined;
   private readonly blocked: BlockedSend[] = [];
   private blockedTimer: NodeJS.Timeout | undefined;
   private readonly metadataWaits = new Set<string>();
@@ -64,6 +71,8 @@ export class Producer<K, V> {
     });
     this.idempotence = this.options.idempotent ? new IdempotenceState() : undefined;
     this.partitioner = userOptions.partitioner ?? createStickyPartitioner();
+    this.stickyPartitioner = hasOnNewBatch(this.partitioner) ? this.partitioner : undefined;
+    this.sharedContext = userOptions.partitioner === undefined ? { topic: "", key: null, partitionCount: 0, availablePartitions: [] } : undefined;
     this.sender = new Sender(cluster, this.accumulator, this.idempotence, this.options, {
       onBatchDone: (batch) => {
         this.accumulator.release(batch);
@@ -78,21 +87,22 @@ export class Producer<K, V> {
   send(record: ProducerRecord<K, V>, callback: SendCallback): void;
   send(record: ProducerRecord<K, V>, callback?: SendCallback): Promise<RecordMetadata> | void {
     if (callback !== undefined) {
-      this.enqueue(record, new CallbackSink(callback, (error) => this.onCallbackError(error)), 0);
+      this.enqueue(record, new CallbackSink(callback, (error) => this.onCallbackError(error)), 0, Date.now());
       return;
     }
-    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, new PromiseSink(resolve, reject), 0));
+    return new Promise<RecordMetadata>((resolve, reject) => this.enqueue(record, new PromiseSink(resolve, reject), 0, Date.now()));
   }
 
   /**
    * Sends many records with one promise for all of them (the fast path: no promise per record).
    * Resolves with each record's metadata in input order; rejects with the first error once all
-   * records are settled.
+   * records are settled. Records without a timestamp all get the time of this call.
    */
   sendBatch(records: ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const sink = new BatchSink(records.length, resolve, reject);
-      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i);
+      const nowMs = Date.now();
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i, nowMs);
     });
   }
 
@@ -152,7 +162,8 @@ export class Producer<K, V> {
     sink.complete(index, null, error);
   }
 
-  private enqueue(record: ProducerRecord<K, V>, sink: CompletionSink, index: number): void {
+  /** `nowMs`: the time of the send() or sendBatch() call, the timestamp of records given none. */
+  private enqueue(record: ProducerRecord<K, V>, sink: CompletionSink, index: number, nowMs: number): void {
     if (this.closed) return this.fail(sink, index, new IllegalStateError("cannot send after the producer is closed"));
     const fatal = this.sender.fatal;
     if (fatal !== undefined) return this.fail(sink, index, fatal);
@@ -161,7 +172,7 @@ export class Producer<K, V> {
       const key = record.key === undefined ? null : this.userOptions.keySerializer.serialize(record.key, record.topic);
       const value = this.userOptions.valueSerializer.serialize(record.value, record.topic);
       const headers = toHeaders(record.headers);
-      input = { key, value, timestampMs: record.timestamp ?? Date.now() };
+      input = { key, value, timestampMs: record.timestamp ?? nowMs };
       if (headers !== undefined) input.headers = headers;
     } catch (error) {
       return this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
@@ -174,13 +185,13 @@ export class Producer<K, V> {
         new RecordTooLargeError("MESSAGE_TOO_LARGE", `record of ${bytes} bytes is larger than bufferMemoryBytes or maxRequestBytes`),
       );
     }
-    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index)) {
-      this.block({ topic: record.topic, partition: record.partition, record: input, bytes, sink, sinkIndex: index, deadlineMs: Date.now() + this.options.maxBlockMs });
+    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index, nowMs)) {
+      this.block({ topic: record.topic, partition: record.partition, record: input, bytes, sink, sinkIndex: index, deadlineMs: nowMs + this.options.maxBlockMs });
     }
   }
 
   /** Appends now if metadata and memory allow; false means the send must wait. */
-  private tryAppend(topic: string, explicitPartition: number | undefined, record: RecordInput, bytes: number, sink: CompletionSink, index: number): boolean {
+  private tryAppend(topic: string, explicitPartition: number | undefined, record: RecordInput, bytes: number, sink: CompletionSink, index: number, nowMs: number): boolean {
     const partitionCount = this.cluster.metadata.partitionCount(topic);
     if (partitionCount === undefined) {
       this.waitForMetadata(topic);
@@ -192,14 +203,7 @@ export class Producer<K, V> {
     }
     let partition: number;
     try {
-      const context = { topic, key: record.key, partitionCount, availablePartitions: this.cluster.metadata.availablePartitions(topic) };
-      partition = explicitPartition ?? this.partitioner(context);
-      // Kafka's sticky rule (KIP-480): an unkeyed record that would open a new batch moves the
-      // sticky partition first, so unkeyed traffic spreads batch by batch over the partitions.
-      if (explicitPartition === undefined && record.key === null && hasOnNewBatch(this.partitioner) && this.accumulator.wouldOpenBatch(topic, partition, bytes)) {
-        this.partitioner.onNewBatch(topic, partition);
-        partition = this.partitioner(context);
-      }
+      partition = explicitPartition ?? this.choosePartition(topic, record.key, partitionCount, bytes);
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} is not in topic ${topic}, which has partitions 0..${partitionCount - 1}`);
       }
@@ -207,7 +211,6 @@ export class Producer<K, V> {
       this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
       return true;
     }
-    const nowMs = Date.now();
     let outcome: number;
     try {
       outcome = this.accumulator.append(topic, partition, record, bytes, sink, index, nowMs);
@@ -223,6 +226,22 @@ export class Producer<K, V> {
       else this.sender.wakeAt(nowMs + this.options.lingerMs);
     }
     return true;
+  }
+
+  private choosePartition(topic: string, key: Buffer | null, partitionCount: number, bytes: number): number {
+    const context = this.sharedContext ?? { topic, key, partitionCount, availablePartitions: [] };
+    context.topic = topic;
+    context.key = key;
+    context.partitionCount = partitionCount;
+    context.availablePartitions = this.cluster.metadata.availablePartitions(topic);
+    let partition = this.partitioner(context);
+    // Kafka's sticky rule (KIP-480): an unkeyed record that would open a new batch moves the
+    // sticky partition first, so unkeyed traffic spreads batch by batch over the partitions.
+    if (key === null && this.stickyPartitioner !== undefined && this.accumulator.wouldOpenBatch(topic, partition, bytes)) {
+      this.stickyPartitioner.onNewBatch(topic, partition);
+      partition = this.partitioner(context);
+    }
+    return partition;
   }
 
   private block(send: BlockedSend): void {
@@ -256,7 +275,7 @@ export class Producer<K, V> {
     const nowMs = Date.now();
     while (this.blocked.length > 0) {
       const head = this.blocked[0]!;
-      if (this.tryAppend(head.topic, head.partition, head.record, head.bytes, head.sink, head.sinkIndex)) {
+      if (this.tryAppend(head.topic, head.partition, head.record, head.bytes, head.sink, head.sinkIndex, nowMs)) {
         this.blocked.shift();
         continue;
       }
