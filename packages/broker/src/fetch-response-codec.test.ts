@@ -1,7 +1,7 @@
 // The Fetch response encoding with one copy of the records, against the generated encoder.
 import { SESSION_BODY, encodeSessionFrame, tributaryV1, type v1 } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
-import { SPLICE_MIN_RECORDS_BYTES, encodeFetchResponse } from "./fetch-response-codec.js";
+import { SPLICE_MIN_RECORDS_BYTES, encodeFetchResponse, encodeFetchResponseFrame } from "./fetch-response-codec.js";
 
 const fetch = tributaryV1().Broker.service.Fetch;
 const generated = (response: v1.FetchResponse): Buffer => fetch.responseSerialize(response);
@@ -49,6 +49,17 @@ describe("encodeFetchResponse", () => {
       const response: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, records)] }], throttleTimeMs: 0 };
       const spec = { correlationId: 129, bodyField: SESSION_BODY.fetch };
       expect(encodeFetchResponse(response, spec)).toEqual(encodeSessionFrame(129, SESSION_BODY.fetch, encodeFetchResponse(response)));
+    }
+  });
+
+  it("pre-framed, puts the gRPC prefix in front of the same session frame, large or small", () => {
+    for (const records of [Buffer.alloc(70_000, 5), Buffer.from("small")]) {
+      const response: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, records)] }], throttleTimeMs: 0 };
+      const spec = { correlationId: 300, bodyField: SESSION_BODY.fetch };
+      const frame = encodeFetchResponse(response, spec);
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(frame.length, 1);
+      expect(encodeFetchResponseFrame(response, spec).framed).toEqual(Buffer.concat([prefix, frame]));
     }
   });
 

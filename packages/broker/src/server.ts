@@ -13,11 +13,12 @@ import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
 import { encodeFetchResponse } from "./fetch-response-codec.js";
 import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
+import { installPreframedSerialization } from "./grpc-preframed.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
 import { handleProduce } from "./produce-handler.js";
 import type { ProducerIdManager } from "./producer-ids.js";
-import { type RequestAdmission, sessionHandler } from "./session-handler.js";
+import { type RequestAdmission, sessionHandler, sessionMethodDefinition } from "./session-handler.js";
 
 export interface BrokerServices {
   ctx: BrokerContext;
@@ -53,14 +54,15 @@ export class BrokerServer {
         this.inFlight--;
       },
     };
+    if (!installPreframedSerialization()) log.warn("cannot send pre-framed messages on this grpc-js version; Fetch answers will be copied once more");
     const v1Services = tributaryV1();
     // Fetch answers carry the records: they are encoded with one copy of those bytes, not two.
     const brokerService: grpc.ServiceDefinition = {
       ...v1Services.Broker.service,
       Fetch: { ...v1Services.Broker.service.Fetch, responseSerialize: encodeFetchResponse as (value: unknown) => Buffer },
       // Session frames are read and written by hand (session-handler.ts): their bodies are
-      // spliced in already encoded.
-      Session: { ...v1Services.Broker.service.Session, requestDeserialize: rawBytes, responseSerialize: rawBytes },
+      // spliced in already encoded, and large Fetch answers come with their gRPC prefix.
+      Session: sessionMethodDefinition(v1Services.Broker.service.Session as grpc.MethodDefinition<unknown, unknown>) as grpc.MethodDefinition<unknown, unknown>,
     };
     this.server.addService(brokerService, {
       Produce: this.unary("Produce", (r: v1.ProduceRequest__Output) => handleProduce(ctx, r)),
@@ -140,8 +142,6 @@ export class BrokerServer {
     });
   }
 }
-
-const rawBytes = (bytes: Buffer): Buffer => bytes;
 
 // grpc-js has no server option for the receive window (clients have grpc-node.flow_control_window),
 // so these two reach into its http2 server settings. Both are best effort: if a grpc-js upgrade

@@ -8,7 +8,7 @@ import { handleFetch } from "./fetch-handler.js";
 import { encodeFetchResponse } from "./fetch-response-codec.js";
 import { handleProduce } from "./produce-handler.js";
 import { batchOf, records, replicaFixture, silentLog, type ReplicaFixture } from "./replicas.fixture.js";
-import { type RequestAdmission, sessionHandler } from "./session-handler.js";
+import { type RequestAdmission, sessionHandler, sessionMethodDefinition } from "./session-handler.js";
 
 const rawBytes = (bytes: Buffer): Buffer => bytes;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -46,7 +46,7 @@ function countingAdmission(limit: number): RequestAdmission & { inFlight: number
 async function serve(f: ReplicaFixture, admission: RequestAdmission): Promise<{ server: grpc.Server; session: BrokerSession; client: v1.BrokerClient; address: string }> {
   const server = new grpc.Server();
   const service = tributaryV1().Broker.service;
-  server.addService({ Session: { ...service.Session, requestDeserialize: rawBytes, responseSerialize: rawBytes } } as grpc.ServiceDefinition, {
+  server.addService({ Session: sessionMethodDefinition(service.Session as grpc.MethodDefinition<unknown, unknown>) } as grpc.ServiceDefinition, {
     Session: sessionHandler({ produce: (r) => handleProduce(f.ctx, r), fetch: (r) => handleFetch(f.ctx, r) }, admission, silentLog),
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));

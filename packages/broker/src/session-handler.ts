@@ -9,7 +9,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { type ErrorCode, SESSION_BODY, type SessionBodyField, decodeSessionFrame, encodeSessionFrame, messageCodec, peekCorrelationId, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
-import { encodeFetchResponse } from "./fetch-response-codec.js";
+import { encodeFetchResponseFrame } from "./fetch-response-codec.js";
+import { type PreframedMessage, serializeRawOrPreframed } from "./grpc-preframed.js";
 
 const produceRequestCodec = messageCodec<object, v1.ProduceRequest__Output>("ProduceRequest");
 const produceResponseCodec = messageCodec<v1.ProduceResponse, unknown>("ProduceResponse");
@@ -29,7 +30,16 @@ export interface RequestAdmission {
   readonly limit: number;
 }
 
-export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmission, log: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer> {
+/**
+ * The Broker.Session method as this handler serves it: frames are read and written by hand, so
+ * the generated (de)serializers are replaced by ones that pass bytes through.
+ */
+export function sessionMethodDefinition(generated: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<Buffer, Buffer | PreframedMessage> {
+  return { ...generated, requestDeserialize: (bytes: Buffer) => bytes, requestSerialize: (bytes: Buffer) => bytes, responseSerialize: serializeRawOrPreframed, responseDeserialize: (bytes: Buffer) => bytes };
+}
+
+/** Frames go out as Buffers, or (large Fetch answers) as PreframedMessages that grpc-js need not copy. */
+export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmission, log: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer | PreframedMessage> {
   return (call) => {
     let outstanding = 0;
     let clientDone = false;
@@ -39,7 +49,7 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
       finished = true;
       call.end();
     };
-    const send = (frame: Buffer): void => {
+    const send = (frame: Buffer | PreframedMessage): void => {
       if (finished || call.cancelled) return;
       call.write(frame);
     };
@@ -78,8 +88,8 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
       const work =
         kind === SESSION_BODY.produce
           ? handlers.produce(request as v1.ProduceRequest__Output).then((response) => encodeSessionFrame(correlationId, kind, produceResponseCodec.encode(response)))
-          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponse(response, frameSpec));
-      work.then(
+          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponseFrame(response, frameSpec));
+      (work as Promise<Buffer | PreframedMessage>).then(
         send,
         (error: unknown) => {
           log.error({ err: error, correlationId }, "session request failed unexpectedly");

@@ -1,0 +1,72 @@
+// Outgoing gRPC messages built with their 5-byte gRPC prefix (compressed flag, length) already
+// in front. grpc-js's server frames every message by allocating a new buffer and copying the
+// serialized message into it; for Fetch answers that is one more copy of every record the broker
+// sends to each follower and consumer, and one more short-lived external buffer of that size
+// (page faults on fresh memory, and the external-memory growth that drives V8's GCs). A handler
+// that writes a PreframedMessage has the buffer sent as it is.
+//
+// This reaches into grpc-js internals (BaseServerInterceptingCall.prototype.serializeMessage),
+// so it is best effort: where the method is missing, nothing is patched and the method's
+// serializer (serializeRawOrPreframed) hands grpc-js the message bytes to frame as usual. Either
+// way the peer receives the same bytes.
+import { createRequire } from "node:module";
+
+export const GRPC_PREFIX_BYTES = 5;
+
+export class PreframedMessage {
+  /** @param framed the gRPC prefix (flag 0: not compressed, then the message length) and the message. */
+  constructor(readonly framed: Buffer) {}
+
+  /** The message without its prefix (a view, no copy). */
+  get message(): Buffer {
+    return this.framed.subarray(GRPC_PREFIX_BYTES);
+  }
+}
+
+/** A buffer for a message of `messageLength` bytes with its prefix written; fill from `messageOffset`. */
+export function allocatePreframed(messageLength: number): { out: Buffer; messageOffset: number; preframed: PreframedMessage } {
+  const out = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + messageLength);
+  writeGrpcPrefix(out, messageLength);
+  return { out, messageOffset: GRPC_PREFIX_BYTES, preframed: new PreframedMessage(out) };
+}
+
+/** Writes the prefix of an uncompressed message at the start of `out`. */
+export function writeGrpcPrefix(out: Buffer, messageLength: number): void {
+  out[0] = 0;
+  out.writeUInt32BE(messageLength, 1);
+}
+
+/** The response serializer for a method whose handler writes Buffers (already serialized) or PreframedMessages. */
+export function serializeRawOrPreframed(value: Buffer | PreframedMessage): Buffer {
+  return value instanceof PreframedMessage ? value.message : value;
+}
+
+interface ServerCallPrototype {
+  serializeMessage(this: unknown, value: unknown): Buffer;
+}
+
+let installed: boolean | undefined;
+
+/**
+ * Makes grpc-js send PreframedMessages without copying them. Idempotent; returns whether the
+ * patch is in place (false: this grpc-js has no such method, and messages are copied as before).
+ */
+export function installPreframedSerialization(): boolean {
+  if (installed !== undefined) return installed;
+  installed = false;
+  let prototype: ServerCallPrototype | undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const interceptors = require("@grpc/grpc-js/build/src/server-interceptors.js") as { BaseServerInterceptingCall?: { prototype: ServerCallPrototype } };
+    prototype = interceptors.BaseServerInterceptingCall?.prototype;
+  } catch {
+    return installed;
+  }
+  const original = prototype?.serializeMessage;
+  if (prototype === undefined || typeof original !== "function") return installed;
+  prototype.serializeMessage = function serializeMessage(this: unknown, value: unknown): Buffer {
+    return value instanceof PreframedMessage ? value.framed : original.call(this, value);
+  };
+  installed = true;
+  return installed;
+}
