@@ -6,7 +6,9 @@
 // Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (8 per broker),
 //      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers),
 //      BENCH_BROKER_NODE_ARGS (extra node flags for the brokers, e.g. "--trace-gc"),
-//      BENCH_BROKER_LOG_DIR (keep each broker's stdout there).
+//      BENCH_BROKER_LOG_DIR (keep each broker's stdout there),
+//      BENCH_TRANSPORT (session: Produce on one Broker.Session call per broker, as the SDK sends
+//      it; unary: one Produce RPC per request; default session).
 import { spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -28,6 +30,8 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
 const RECORD_BYTES = Number(process.env.BENCH_RECORD_BYTES ?? 100);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+const TRANSPORT = process.env.BENCH_TRANSPORT ?? "session";
+if (TRANSPORT !== "session" && TRANSPORT !== "unary") throw new Error(`BENCH_TRANSPORT must be session or unary, not ${TRANSPORT}`);
 const TOPIC = "bench";
 const BROKER_IDS = [1, 2, 3];
 
@@ -130,11 +134,15 @@ let errors = 0;
 const errorCodes = {};
 let running = true;
 const started = Date.now();
+const produceRequestCodec = protocol.messageCodec("ProduceRequest");
+const sessions = new Map([...brokerClients].map(([id, client]) => [id, new protocol.BrokerSession(client, `broker ${id}`)]));
 async function loop(brokerId, partitions) {
   const client = brokerClients.get(brokerId);
+  const session = sessions.get(brokerId);
+  const request = { acks: -1, timeoutMs: 30_000, topics: [{ name: TOPIC, partitions }] };
   while (running) {
     const sentAt = performance.now();
-    const response = await unary(client, "Produce", { acks: -1, timeoutMs: 30_000, topics: [{ name: TOPIC, partitions }] }).catch((e) => ({ failed: e }));
+    const response = await (TRANSPORT === "session" ? session.produce(produceRequestCodec.encode(request), 35_000) : unary(client, "Produce", request)).catch((e) => ({ failed: e }));
     latencyTotalMs += performance.now() - sentAt;
     latencyCount++;
     if (response.failed) { errors++; errorCodes[response.failed.code] = (errorCodes[response.failed.code] ?? 0) + 1; continue; }
@@ -173,6 +181,7 @@ for (const [id, { child }] of brokers) {
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   peakRssMb[`broker${id}`] = Math.round(kb / 1024);
 }
+for (const session of sessions.values()) session.close();
 for (const client of brokerClients.values()) client.close();
 admin.close();
 // SIGTERM so --cpu-prof writes its profile; then make sure nothing is left.
@@ -180,7 +189,7 @@ await Promise.all([...brokers.values()].map(async ({ child, exited }) => { child
 for (const c of children) try { c.kill("SIGKILL"); } catch {}
 rmSync(root, { recursive: true, force: true });
 console.log(JSON.stringify({
-  bench: "broker", seconds: Math.round(elapsedMs / 100) / 10, partitions: PARTITIONS, replicationFactor: 3, acks: "all",
+  bench: "broker", transport: TRANSPORT, seconds: Math.round(elapsedMs / 100) / 10, partitions: PARTITIONS, replicationFactor: 3, acks: "all",
   recordBytes: RECORD_BYTES, recordsPerBatch: RECORDS_PER_BATCH, inFlightPerBroker: IN_FLIGHT,
   recordsPerSec: Math.round(ackedRecords / (elapsedMs / 1000)),
   mbPerSecIn: Math.round((ackedBytes / (elapsedMs / 1000) / 1e6) * 10) / 10,
