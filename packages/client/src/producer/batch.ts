@@ -177,14 +177,44 @@ export class CallbackSink implements CompletionSink {
 }
 
 /**
+ * Hands out sendBatch() results one per microtask. One Produce answer often completes several
+ * sendBatch() calls at once; making all their RecordMetadata objects before any caller runs
+ * keeps them all alive together, long enough to be copied (and promoted) by the garbage
+ * collector. Delivered one at a time, each caller's continuation (queued by its resolve) runs
+ * before the next array is made, so only one is alive at a time unless the caller keeps it.
+ */
+export class ResultDelivery {
+  private readonly waiting: BatchSink[] = [];
+  private scheduled = false;
+
+  add(sink: BatchSink): void {
+    this.waiting.push(sink);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => this.deliverNext());
+  }
+
+  private deliverNext(): void {
+    const sink = this.waiting.shift();
+    if (sink !== undefined) sink.deliver();
+    if (this.waiting.length === 0) this.scheduled = false;
+    else queueMicrotask(() => this.deliverNext());
+  }
+}
+
+/**
  * The sink of one sendBatch(): resolves with every record's metadata in input order once all
  * are acknowledged, or rejects with the first error after all have settled (so nothing is left
  * pending behind the caller's back). Acknowledged runs are kept as one entry each and turned
- * into RecordMetadata objects only when the last record settles: objects made early would live
- * (and be copied by the garbage collector) until then for nothing.
+ * into RecordMetadata objects only when the result is delivered (see ResultDelivery), in an
+ * array made then too: an array made at sendBatch() time has usually been moved to the old
+ * generation by the time it is filled, and the young objects it points to would then survive
+ * every young-generation collection (and be promoted) until the next full one.
  */
 export class BatchSink implements CompletionSink {
-  private readonly results: RecordMetadata[];
+  private readonly count: number;
+  /** Metadata given one record at a time through complete() (not the producer's own path). */
+  private readonly singles: Array<{ index: number; metadata: RecordMetadata }> = [];
   private remaining: number;
   private firstError: Error | null = null;
   private readonly runFirstIndexes: number[] = [];
@@ -198,15 +228,16 @@ export class BatchSink implements CompletionSink {
     count: number,
     private readonly resolve: (metadata: RecordMetadata[]) => void,
     private readonly reject: (error: Error) => void,
+    private readonly delivery?: ResultDelivery,
   ) {
-    this.results = new Array<RecordMetadata>(count);
+    this.count = count;
     this.remaining = count;
     if (count === 0) resolve([]);
   }
 
   complete(index: number, metadata: RecordMetadata | null, error: Error | null): void {
     if (error !== null) this.firstError ??= error;
-    else if (metadata !== null) this.results[index] = metadata;
+    else if (metadata !== null) this.singles.push({ index, metadata });
     this.settled(1);
   }
 
@@ -220,16 +251,24 @@ export class BatchSink implements CompletionSink {
     this.settled(count);
   }
 
+  /** Fills in the acknowledged runs' metadata and resolves. */
+  deliver(): void {
+    const results = new Array<RecordMetadata>(this.count);
+    for (let r = 0; r < this.runCounts.length; r++) this.fillRun(results, r);
+    for (const single of this.singles) results[single.index] = single.metadata;
+    this.resolve(results);
+  }
+
   private settled(count: number): void {
     this.remaining -= count;
     if (this.remaining > 0) return;
     if (this.remaining < 0) throw new Error("a sendBatch() record was settled twice: a bug");
-    if (this.firstError !== null) return this.reject(this.firstError);
-    for (let r = 0; r < this.runCounts.length; r++) this.fillRun(r);
-    this.resolve(this.results);
+    if (this.firstError !== null) this.reject(this.firstError);
+    else if (this.delivery !== undefined) this.delivery.add(this);
+    else this.deliver();
   }
 
-  private fillRun(r: number): void {
+  private fillRun(results: RecordMetadata[], r: number): void {
     const topic = this.runTopics[r]!;
     const partition = this.runPartitions[r]!;
     const timestamp = this.runTimestamps[r]!;
@@ -238,7 +277,7 @@ export class BatchSink implements CompletionSink {
     const count = this.runCounts[r]!;
     let offset = baseOffset < 0 ? NO_OFFSET : BigInt(baseOffset);
     for (let i = 0; i < count; i++) {
-      this.results[first + i] = { topic, partition, offset, timestamp };
+      results[first + i] = { topic, partition, offset, timestamp };
       if (baseOffset >= 0) offset += 1n; // a bigint add costs less than BigInt(number)
     }
   }

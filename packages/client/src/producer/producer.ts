@@ -5,7 +5,7 @@ import { type Partitioner, type PartitionerContext, type RecordHeader, type Reco
 import type { Cluster } from "../cluster.js";
 import { BufferExhaustedError, IllegalStateError, RecordTooLargeError, TimeoutError, TributaryError, asTributaryError } from "../errors.js";
 import { APPEND_BATCH_CLOSED, APPEND_NEW_BATCH, RecordAccumulator } from "./accumulator.js";
-import { BatchSink, CallbackSink, type CompletionSink, PromiseSink, estimateRecordBytes } from "./batch.js";
+import { BatchSink, CallbackSink, type CompletionSink, PromiseSink, ResultDelivery, estimateRecordBytes } from "./batch.js";
 import { IdempotenceState } from "./idempotence.js";
 import { Sender } from "./sender.js";
 import {
@@ -54,6 +54,7 @@ export class Producer<K, V> {
    */
   private readonly sharedContext: PartitionerContext | undefined;
   private readonly blocked: BlockedSend[] = [];
+  private readonly resultDelivery = new ResultDelivery();
   private blockedTimer: NodeJS.Timeout | undefined;
   private readonly metadataWaits = new Set<string>();
   private flushWaiters: Array<() => void> = [];
@@ -100,7 +101,7 @@ export class Producer<K, V> {
    */
   sendBatch(records: ProducerRecord<K, V>[]): Promise<RecordMetadata[]> {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
-      const sink = new BatchSink(records.length, resolve, reject);
+      const sink = new BatchSink(records.length, resolve, reject, this.resultDelivery);
       const nowMs = Date.now();
       for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i, nowMs);
     });
