@@ -1,7 +1,7 @@
 import { decodeBatch } from "@tributary/records";
 import { describe, expect, it } from "vitest";
 import { APPEND_BATCH_CLOSED, APPEND_NEW_BATCH, type DrainContext, type PartitionQueue, RecordAccumulator, partitionKey } from "./accumulator.js";
-import { BatchSink, type CompletionSink, type ProducerBatch, estimateRecordBytes } from "./batch.js";
+import { BatchSink, type CompletionSink, type ProducerBatch, ResultDelivery, estimateRecordBytes } from "./batch.js";
 import { IdempotenceState } from "./idempotence.js";
 import type { RecordMetadata } from "./types.js";
 
@@ -200,6 +200,25 @@ describe("batch completion", () => {
       { topic: "t", partition: 0, offset: 21n, timestamp: 8 },
       { topic: "t", partition: 1, offset: 501n, timestamp: 7 },
     ]);
+  });
+
+  it("delivers settled sendBatch results one at a time, and a flush waiting on the drain runs after every caller", async () => {
+    const order: string[] = [];
+    let settleFlush = (): void => {};
+    const flushed = new Promise<void>((resolve) => (settleFlush = resolve)).then(() => order.push("flushed"));
+    const delivery = new ResultDelivery(() => settleFlush());
+    const promises = ["a", "b", "c"].map(
+      (name) =>
+        new Promise<RecordMetadata[]>((resolve, reject) => {
+          const sink = new BatchSink(1, resolve, reject, delivery);
+          sink.completeRun(0, 1, "t", 0, 10, 5);
+        }).then((result) => order.push(`${name}:${result[0]!.offset}`)),
+    );
+    expect(delivery.pending).toBe(3);
+    expect(order).toEqual([]);
+    await Promise.all([...promises, flushed]);
+    expect(order).toEqual(["a:10", "b:10", "c:10", "flushed"]);
+    expect(delivery.pending).toBe(0);
   });
 
   it("rejects a sendBatch with the first error only after every record settled", () => {

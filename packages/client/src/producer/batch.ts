@@ -182,10 +182,18 @@ export class CallbackSink implements CompletionSink {
  * keeps them all alive together, long enough to be copied (and promoted) by the garbage
  * collector. Delivered one at a time, each caller's continuation (queued by its resolve) runs
  * before the next array is made, so only one is alive at a time unless the caller keeps it.
+ * `onDrained` runs after the last delivery, so a flush() settles after the results it covers.
  */
 export class ResultDelivery {
   private readonly waiting: BatchSink[] = [];
   private scheduled = false;
+
+  constructor(private readonly onDrained: () => void = () => {}) {}
+
+  /** Results settled but not yet handed to their callers. */
+  get pending(): number {
+    return this.waiting.length;
+  }
 
   add(sink: BatchSink): void {
     this.waiting.push(sink);
@@ -197,8 +205,12 @@ export class ResultDelivery {
   private deliverNext(): void {
     const sink = this.waiting.shift();
     if (sink !== undefined) sink.deliver();
-    if (this.waiting.length === 0) this.scheduled = false;
-    else queueMicrotask(() => this.deliverNext());
+    if (this.waiting.length > 0) {
+      queueMicrotask(() => this.deliverNext());
+      return;
+    }
+    this.scheduled = false;
+    this.onDrained();
   }
 }
 

@@ -54,7 +54,7 @@ export class Producer<K, V> {
    */
   private readonly sharedContext: PartitionerContext | undefined;
   private readonly blocked: BlockedSend[] = [];
-  private readonly resultDelivery = new ResultDelivery();
+  private readonly resultDelivery = new ResultDelivery(() => this.settleFlushesIfIdle());
   private blockedTimer: NodeJS.Timeout | undefined;
   private readonly metadataWaits = new Set<string>();
   private flushWaiters: Array<() => void> = [];
@@ -293,7 +293,7 @@ export class Producer<K, V> {
   }
 
   private isIdle(): boolean {
-    return this.blocked.length === 0 && this.accumulator.pendingRecords === 0;
+    return this.blocked.length === 0 && this.accumulator.pendingRecords === 0 && this.resultDelivery.pending === 0;
   }
 
   private settleFlushesIfIdle(): void {
