@@ -18,6 +18,17 @@ import {
   resolveProducerOptions,
 } from "./types.js";
 
+/**
+ * What one sendBatch() call looked up about the topic of its last record. Metadata changes only
+ * between event-loop turns, never inside the synchronous loop of one call, so a chunk of records
+ * for one topic asks the metadata cache once, not once per record.
+ */
+interface TopicLookup {
+  topic: string | undefined;
+  partitionCount: number | undefined;
+  availablePartitions: number[];
+}
+
 /** A send waiting for metadata or buffer space, kept in arrival order. */
 interface BlockedSend {
   topic: string;
@@ -103,7 +114,8 @@ export class Producer<K, V> {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       const sink = new BatchSink(records.length, resolve, reject, this.resultDelivery);
       const nowMs = Date.now();
-      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i, nowMs);
+      const lookup: TopicLookup = { topic: undefined, partitionCount: undefined, availablePartitions: [] };
+      for (let i = 0; i < records.length; i++) this.enqueue(records[i]!, sink, i, nowMs, lookup);
     });
   }
 
@@ -164,7 +176,7 @@ export class Producer<K, V> {
   }
 
   /** `nowMs`: the time of the send() or sendBatch() call, the timestamp of records given none. */
-  private enqueue(record: ProducerRecord<K, V>, sink: CompletionSink, index: number, nowMs: number): void {
+  private enqueue(record: ProducerRecord<K, V>, sink: CompletionSink, index: number, nowMs: number, lookup?: TopicLookup): void {
     if (this.closed) return this.fail(sink, index, new IllegalStateError("cannot send after the producer is closed"));
     const fatal = this.sender.fatal;
     if (fatal !== undefined) return this.fail(sink, index, fatal);
@@ -186,14 +198,28 @@ export class Producer<K, V> {
         new RecordTooLargeError("MESSAGE_TOO_LARGE", `record of ${bytes} bytes is larger than bufferMemoryBytes or maxRequestBytes`),
       );
     }
-    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index, nowMs)) {
+    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index, nowMs, lookup)) {
       this.block({ topic: record.topic, partition: record.partition, record: input, bytes, sink, sinkIndex: index, deadlineMs: nowMs + this.options.maxBlockMs });
     }
   }
 
   /** Appends now if metadata and memory allow; false means the send must wait. */
-  private tryAppend(topic: string, explicitPartition: number | undefined, record: RecordInput, bytes: number, sink: CompletionSink, index: number, nowMs: number): boolean {
-    const partitionCount = this.cluster.metadata.partitionCount(topic);
+  private tryAppend(
+    topic: string,
+    explicitPartition: number | undefined,
+    record: RecordInput,
+    bytes: number,
+    sink: CompletionSink,
+    index: number,
+    nowMs: number,
+    lookup: TopicLookup = { topic: undefined, partitionCount: undefined, availablePartitions: [] },
+  ): boolean {
+    if (lookup.topic !== topic) {
+      lookup.topic = topic;
+      lookup.partitionCount = this.cluster.metadata.partitionCount(topic);
+      lookup.availablePartitions = this.cluster.metadata.availablePartitions(topic);
+    }
+    const partitionCount = lookup.partitionCount;
     if (partitionCount === undefined) {
       this.waitForMetadata(topic);
       return false;
@@ -204,7 +230,7 @@ export class Producer<K, V> {
     }
     let partition: number;
     try {
-      partition = explicitPartition ?? this.choosePartition(topic, record.key, partitionCount, bytes);
+      partition = explicitPartition ?? this.choosePartition(topic, record.key, partitionCount, lookup.availablePartitions, bytes);
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} is not in topic ${topic}, which has partitions 0..${partitionCount - 1}`);
       }
@@ -229,12 +255,12 @@ export class Producer<K, V> {
     return true;
   }
 
-  private choosePartition(topic: string, key: Buffer | null, partitionCount: number, bytes: number): number {
+  private choosePartition(topic: string, key: Buffer | null, partitionCount: number, availablePartitions: number[], bytes: number): number {
     const context = this.sharedContext ?? { topic, key, partitionCount, availablePartitions: [] };
     context.topic = topic;
     context.key = key;
     context.partitionCount = partitionCount;
-    context.availablePartitions = this.cluster.metadata.availablePartitions(topic);
+    context.availablePartitions = availablePartitions;
     let partition = this.partitioner(context);
     // Kafka's sticky rule (KIP-480): an unkeyed record that would open a new batch moves the
     // sticky partition first, so unkeyed traffic spreads batch by batch over the partitions.
