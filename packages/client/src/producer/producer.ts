@@ -66,6 +66,14 @@ export class Producer<K, V> {
   private readonly sharedContext: PartitionerContext | undefined;
   private readonly blocked: BlockedSend[] = [];
   private readonly resultDelivery = new ResultDelivery(() => this.settleFlushesIfIdle());
+  /**
+   * The record being appended, reused: the accumulator copies a record's bytes and keeps
+   * nothing of the object, so a new one per record would only be garbage. A send() made from
+   * inside the append (a user partitioner or callback) finds it in use and gets its own; a
+   * record that must wait gets a copy.
+   */
+  private readonly scratchRecord: RecordInput = { key: null, value: null, timestampMs: 0, headers: undefined };
+  private scratchInUse = false;
   private blockedTimer: NodeJS.Timeout | undefined;
   private readonly metadataWaits = new Set<string>();
   private flushWaiters: Array<() => void> = [];
@@ -180,16 +188,35 @@ export class Producer<K, V> {
     if (this.closed) return this.fail(sink, index, new IllegalStateError("cannot send after the producer is closed"));
     const fatal = this.sender.fatal;
     if (fatal !== undefined) return this.fail(sink, index, fatal);
-    let input: RecordInput;
+    let key: Buffer | null;
+    let value: Buffer | null;
+    let headers: RecordHeader[] | undefined;
     try {
-      const key = record.key === undefined ? null : this.userOptions.keySerializer.serialize(record.key, record.topic);
-      const value = this.userOptions.valueSerializer.serialize(record.value, record.topic);
-      const headers = toHeaders(record.headers);
-      input = { key, value, timestampMs: record.timestamp ?? nowMs };
-      if (headers !== undefined) input.headers = headers;
+      key = record.key === undefined ? null : this.userOptions.keySerializer.serialize(record.key, record.topic);
+      value = this.userOptions.valueSerializer.serialize(record.value, record.topic);
+      headers = toHeaders(record.headers);
     } catch (error) {
       return this.fail(sink, index, error instanceof Error ? error : asTributaryError(error));
     }
+    const ownsScratch = !this.scratchInUse;
+    const input: RecordInput = ownsScratch ? this.scratchRecord : { key: null, value: null, timestampMs: 0, headers: undefined };
+    input.key = key;
+    input.value = value;
+    input.timestampMs = record.timestamp ?? nowMs;
+    input.headers = headers;
+    this.scratchInUse = true;
+    try {
+      this.enqueueInput(record.topic, record.partition, input, sink, index, nowMs, lookup);
+    } finally {
+      if (ownsScratch) {
+        this.scratchInUse = false;
+        input.key = input.value = null; // no reference to the caller's buffers beyond the append
+        input.headers = undefined;
+      }
+    }
+  }
+
+  private enqueueInput(topic: string, explicitPartition: number | undefined, input: RecordInput, sink: CompletionSink, index: number, nowMs: number, lookup: TopicLookup | undefined): void {
     const bytes = estimateRecordBytes(input);
     if (bytes > this.options.bufferMemoryBytes || bytes > this.options.maxRequestBytes) {
       return this.fail(
@@ -198,8 +225,9 @@ export class Producer<K, V> {
         new RecordTooLargeError("MESSAGE_TOO_LARGE", `record of ${bytes} bytes is larger than bufferMemoryBytes or maxRequestBytes`),
       );
     }
-    if (this.blocked.length > 0 || !this.tryAppend(record.topic, record.partition, input, bytes, sink, index, nowMs, lookup)) {
-      this.block({ topic: record.topic, partition: record.partition, record: input, bytes, sink, sinkIndex: index, deadlineMs: nowMs + this.options.maxBlockMs });
+    if (this.blocked.length > 0 || !this.tryAppend(topic, explicitPartition, input, bytes, sink, index, nowMs, lookup)) {
+      const record: RecordInput = { key: input.key, value: input.value, timestampMs: input.timestampMs, headers: input.headers };
+      this.block({ topic, partition: explicitPartition, record, bytes, sink, sinkIndex: index, deadlineMs: nowMs + this.options.maxBlockMs });
     }
   }
 
