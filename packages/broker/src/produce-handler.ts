@@ -23,26 +23,47 @@ interface PartitionOutcome {
   minInsyncReplicas?: number;
 }
 
-export async function handleProduce(ctx: BrokerContext, request: v1.ProduceRequest__Output): Promise<v1.ProduceResponse> {
+export function handleProduce(ctx: BrokerContext, request: v1.ProduceRequest__Output): Promise<v1.ProduceResponse> {
   const acks = request.acks;
   if (acks !== 0 && acks !== 1 && acks !== -1) {
-    return answerAll(request, new TributaryError("INVALID_REQUIRED_ACKS", `acks must be 0, 1 or -1 (all); got ${acks}`), ctx);
+    return Promise.resolve(answerAll(request, new TributaryError("INVALID_REQUIRED_ACKS", `acks must be 0, 1 or -1 (all); got ${acks}`), ctx));
   }
   const requestBytes = totalBytes(request);
   if (ctx.queuedProduceBytes + requestBytes > ctx.limits.queuedMaxRequestBytes) {
-    return answerAll(request, new TributaryError("RESOURCE_EXHAUSTED", `the broker holds ${ctx.queuedProduceBytes} bytes of produce requests (queued.max.request.bytes=${ctx.limits.queuedMaxRequestBytes}); back off and retry`), ctx);
+    return Promise.resolve(answerAll(request, new TributaryError("RESOURCE_EXHAUSTED", `the broker holds ${ctx.queuedProduceBytes} bytes of produce requests (queued.max.request.bytes=${ctx.limits.queuedMaxRequestBytes}); back off and retry`), ctx));
   }
   ctx.queuedProduceBytes += requestBytes;
+  let outcomes: PartitionOutcome[];
   try {
-    const outcomes: PartitionOutcome[] = [];
-    const missingTopics: string[] = [];
-    for (const topicData of request.topics) {
-      for (const partitionData of topicData.partitions) {
-        outcomes.push(appendOne(ctx, topicData.name, partitionData, acks, missingTopics));
-      }
+    outcomes = appendAll(ctx, request, acks);
+  } catch (error) {
+    ctx.queuedProduceBytes -= requestBytes;
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  // The records are in the log now, and nothing from here on refers to the request: its
+  // buffers (megabytes when a producer sends many batches at once) can be collected while the
+  // answer waits for replication. An async function would keep its `request` parameter alive
+  // through the wait, long enough for V8 to move the buffers to the old generation, where only
+  // a mark-compact frees them (in bench:broker with 3 MB requests, ~2 mark-compacts a second
+  // per broker). The bytes still count as queued until the answer goes out.
+  return answerWhenReplicated(ctx, outcomes, acks, request.timeoutMs, requestBytes);
+}
+
+function appendAll(ctx: BrokerContext, request: v1.ProduceRequest__Output, acks: number): PartitionOutcome[] {
+  const outcomes: PartitionOutcome[] = [];
+  const missingTopics: string[] = [];
+  for (const topicData of request.topics) {
+    for (const partitionData of topicData.partitions) {
+      outcomes.push(appendOne(ctx, topicData.name, partitionData, acks, missingTopics));
     }
-    if (missingTopics.length > 0) ctx.autoCreateTopics(missingTopics);
-    if (acks === -1 && outcomes.some((o) => o.waitingOn)) await waitForHighWatermark(ctx, outcomes, request.timeoutMs);
+  }
+  if (missingTopics.length > 0) ctx.autoCreateTopics(missingTopics);
+  return outcomes;
+}
+
+async function answerWhenReplicated(ctx: BrokerContext, outcomes: PartitionOutcome[], acks: number, timeoutMs: number, requestBytes: number): Promise<v1.ProduceResponse> {
+  try {
+    if (acks === -1 && outcomes.some((o) => o.waitingOn)) await waitForHighWatermark(ctx, outcomes, timeoutMs);
     return buildResponse(outcomes, ctx);
   } finally {
     ctx.queuedProduceBytes -= requestBytes;
