@@ -13,6 +13,7 @@ import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
 import { encodeFetchResponse } from "./fetch-response-codec.js";
 import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
+import { installDecoderRelease } from "./grpc-decoder-release.js";
 import { installPreframedSerialization } from "./grpc-preframed.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";
@@ -55,6 +56,7 @@ export class BrokerServer {
       },
     };
     if (!installPreframedSerialization()) log.warn("cannot send pre-framed messages on this grpc-js version; Fetch answers will be copied once more");
+    if (!installDecoderRelease()) log.warn("cannot make this grpc-js version's message decoder let go of received chunks; expect more mark-compact GCs under load");
     const v1Services = tributaryV1();
     // Fetch answers carry the records: they are encoded with one copy of those bytes, not two.
     const brokerService: grpc.ServiceDefinition = {
