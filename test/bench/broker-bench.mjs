@@ -4,9 +4,14 @@
 // at the end (leader log end minus high watermark, summed), and each broker's peak RSS.
 //
 // Env: BENCH_SECONDS (10), BENCH_RECORDS_PER_BATCH (2000), BENCH_IN_FLIGHT (8 per broker),
+//      BENCH_BATCHES_PER_REQUEST (1 per partition; the SDK's producer, fed faster than it sends,
+//      puts many 256 KiB batches of a partition in one request),
 //      BENCH_PARTITIONS (6), BENCH_RECORD_BYTES (100), BENCH_CPU_PROF_DIR (profile the brokers),
 //      BENCH_BROKER_NODE_ARGS (extra node flags for the brokers, e.g. "--trace-gc"),
 //      BENCH_BROKER_LOG_DIR (keep each broker's stdout there),
+//      BENCH_IDLE_PARTITIONS (0; e.g. 50: a second topic with that many RF 3 partitions that get
+//      no writes, as __consumer_offsets is on a cluster with consumer groups: every follower
+//      fetch carries them too),
 //      BENCH_TRANSPORT (session: Produce on one Broker.Session call per broker, as the SDK sends
 //      it; unary: one Produce RPC per request; default session).
 import { spawn } from "node:child_process";
@@ -28,7 +33,9 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const RECORDS_PER_BATCH = Number(process.env.BENCH_RECORDS_PER_BATCH ?? 2000);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 6);
+const IDLE_PARTITIONS = Number(process.env.BENCH_IDLE_PARTITIONS ?? 0);
 const RECORD_BYTES = Number(process.env.BENCH_RECORD_BYTES ?? 100);
+const BATCHES_PER_REQUEST = Number(process.env.BENCH_BATCHES_PER_REQUEST ?? 1);
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 const TRANSPORT = process.env.BENCH_TRANSPORT ?? "session";
 if (TRANSPORT !== "session" && TRANSPORT !== "unary") throw new Error(`BENCH_TRANSPORT must be session or unary, not ${TRANSPORT}`);
@@ -96,6 +103,16 @@ for (;;) {
 }
 const created = await unary(admin, "CreateTopics", { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, configs: { "min.insync.replicas": "2" }, assignments: [] }], timeoutMs: 10_000 });
 if (protocol.errorCodeOf(created.topics[0].error) !== "NONE") throw new Error(`create topic: ${JSON.stringify(created.topics[0].error)}`);
+if (IDLE_PARTITIONS > 0) {
+  const idle = await unary(admin, "CreateTopics", { topics: [{ name: "bench-idle", numPartitions: IDLE_PARTITIONS, replicationFactor: 3, configs: {}, assignments: [] }], timeoutMs: 10_000 });
+  if (protocol.errorCodeOf(idle.topics[0].error) !== "NONE") throw new Error(`create idle topic: ${JSON.stringify(idle.topics[0].error)}`);
+  for (;;) {
+    const m = await unary(brokerClients.get(1), "Metadata", { topics: ["bench-idle"] });
+    const parts = m.topics[0]?.partitions ?? [];
+    if (parts.length === IDLE_PARTITIONS && parts.every((p) => p.leader > 0 && p.isr.length === 3)) break;
+    await sleep(100);
+  }
+}
 let leaders;
 for (;;) {
   const m = await unary(brokerClients.get(1), "Metadata", { topics: [TOPIC] });
@@ -110,7 +127,9 @@ for (;;) {
 // One encoded batch per partition, reused: the broker stamps offsets into its own copy.
 const value = Buffer.alloc(RECORD_BYTES, 0x61);
 const now = Date.now();
-const batch = records.encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, () => ({ key: null, value, timestampMs: now })) });
+const oneBatch = records.encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, () => ({ key: null, value, timestampMs: now })) });
+const batch = Buffer.concat(Array.from({ length: BATCHES_PER_REQUEST }, () => oneBatch));
+const RECORDS_PER_REQUEST_PARTITION = RECORDS_PER_BATCH * BATCHES_PER_REQUEST;
 const requestsByBroker = new Map();
 for (const [partition, leader] of leaders) {
   const list = requestsByBroker.get(leader) ?? [];
@@ -120,11 +139,14 @@ for (const [partition, leader] of leaders) {
 
 // CPU seconds a process has used (utime + stime from /proc), to report cost per record,
 // which unlike records/s does not depend on what else the machine is running.
-function cpuSeconds(pid) {
+function cpuSeconds(pid, which = "both") {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const user = Number(fields[11]) / 100;
+  const system = Number(fields[12]) / 100;
+  return which === "system" ? system : which === "user" ? user : user + system;
 }
 const brokerCpuAtStart = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid), 0);
+const brokerSystemCpuAtStart = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid, "system"), 0);
 const selfCpuAtStart = process.cpuUsage();
 let latencyTotalMs = 0;
 let latencyCount = 0;
@@ -149,7 +171,7 @@ async function loop(brokerId, partitions) {
     for (const p of response.topics[0].partitions) {
       const code = protocol.errorCodeOf(p.error);
       if (code === "NONE") {
-        ackedRecords += RECORDS_PER_BATCH;
+        ackedRecords += RECORDS_PER_REQUEST_PARTITION;
         ackedBytes += batch.length;
       } else {
         errors++;
@@ -165,6 +187,7 @@ running = false;
 const elapsedMs = Date.now() - started;
 await Promise.all(loops);
 const brokerCpu = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid), 0) - brokerCpuAtStart;
+const brokerSystemCpu = [...brokers.values()].reduce((sum, { child }) => sum + cpuSeconds(child.pid, "system"), 0) - brokerSystemCpuAtStart;
 const selfCpu = process.cpuUsage(selfCpuAtStart);
 const loadAverage = (await import("node:os")).loadavg()[0];
 
@@ -190,12 +213,14 @@ for (const c of children) try { c.kill("SIGKILL"); } catch {}
 rmSync(root, { recursive: true, force: true });
 console.log(JSON.stringify({
   bench: "broker", transport: TRANSPORT, seconds: Math.round(elapsedMs / 100) / 10, partitions: PARTITIONS, replicationFactor: 3, acks: "all",
-  recordBytes: RECORD_BYTES, recordsPerBatch: RECORDS_PER_BATCH, inFlightPerBroker: IN_FLIGHT,
+  recordBytes: RECORD_BYTES, recordsPerBatch: RECORDS_PER_BATCH, batchesPerRequest: BATCHES_PER_REQUEST, idlePartitions: IDLE_PARTITIONS, inFlightPerBroker: IN_FLIGHT,
   recordsPerSec: Math.round(ackedRecords / (elapsedMs / 1000)),
   mbPerSecIn: Math.round((ackedBytes / (elapsedMs / 1000) / 1e6) * 10) / 10,
   errors, errorCodes, replicationLagRecords: lagRecords, peakRssMb,
   meanProduceLatencyMs: Math.round(latencyTotalMs / Math.max(1, latencyCount)),
   brokerCpuSecondsPerMillionRecords: Math.round((brokerCpu / Math.max(1, ackedRecords)) * 1e6 * 100) / 100,
+  // The kernel's part of it (socket and file syscalls, page faults).
+  brokerSystemCpuSecondsPerMillionRecords: Math.round((brokerSystemCpu / Math.max(1, ackedRecords)) * 1e6 * 100) / 100,
   clientCpuSecondsPerMillionRecords: Math.round(((selfCpu.user + selfCpu.system) / 1e6 / Math.max(1, ackedRecords)) * 1e6 * 100) / 100,
   loadAverage1m: Math.round(loadAverage * 10) / 10,
 }));
