@@ -240,14 +240,14 @@ export class Producer<K, V> {
     sink: CompletionSink,
     index: number,
     nowMs: number,
-    lookup: TopicLookup = { topic: undefined, partitionCount: undefined, availablePartitions: [] },
+    lookup?: TopicLookup,
   ): boolean {
-    if (lookup.topic !== topic) {
+    if (lookup !== undefined && lookup.topic !== topic) {
       lookup.topic = topic;
       lookup.partitionCount = this.cluster.metadata.partitionCount(topic);
       lookup.availablePartitions = this.cluster.metadata.availablePartitions(topic);
     }
-    const partitionCount = lookup.partitionCount;
+    const partitionCount = lookup === undefined ? this.cluster.metadata.partitionCount(topic) : lookup.partitionCount;
     if (partitionCount === undefined) {
       this.waitForMetadata(topic);
       return false;
@@ -258,7 +258,7 @@ export class Producer<K, V> {
     }
     let partition: number;
     try {
-      partition = explicitPartition ?? this.choosePartition(topic, record.key, partitionCount, lookup.availablePartitions, bytes);
+      partition = explicitPartition ?? this.choosePartition(topic, record.key, partitionCount, lookup?.availablePartitions ?? this.cluster.metadata.availablePartitions(topic), bytes);
       if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
         throw new TributaryError("UNKNOWN_TOPIC_OR_PARTITION", `partition ${partition} is not in topic ${topic}, which has partitions 0..${partitionCount - 1}`);
       }
