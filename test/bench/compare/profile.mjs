@@ -5,7 +5,7 @@
 // records/s, it hardly depends on what else the machine runs), profiled or not.
 //
 // Env: BENCH_PROFILE_RECORD_BYTES (e.g. 1024: records of that size instead, as many as make the
-//      same bytes), BENCH_PROFILE_AFTER_CONSUME=1 (first produce and read back a small topic
+//      same bytes), BENCH_PROFILE_RECORDS (how many records instead), BENCH_PROFILE_AFTER_CONSUME=1 (first produce and read back a small topic
 //      through a consumer group, as bench:compare's 1 KiB phase runs after the 100 B one: the
 //      group creates __consumer_offsets, whose 50 partitions every follower fetch then carries,
 //      and the code is warm), BENCH_PROFILE_NO_CPU_PROF=1 (only the CPU-seconds, no profilers).
@@ -23,7 +23,9 @@ function cpuSeconds(pid) {
 function profiledSpec(spec) {
   const recordBytes = Number(process.env.BENCH_PROFILE_RECORD_BYTES ?? spec.recordBytes);
   if (!Number.isInteger(recordBytes) || recordBytes <= 0) throw new Error(`BENCH_PROFILE_RECORD_BYTES must be a positive integer, not ${process.env.BENCH_PROFILE_RECORD_BYTES}`);
-  return { records: Math.round((spec.records * spec.recordBytes) / recordBytes), recordBytes };
+  const records = Number(process.env.BENCH_PROFILE_RECORDS ?? Math.round((spec.records * spec.recordBytes) / recordBytes));
+  if (!Number.isInteger(records) || records <= 0) throw new Error(`BENCH_PROFILE_RECORDS must be a positive integer, not ${process.env.BENCH_PROFILE_RECORDS}`);
+  return { records, recordBytes };
 }
 
 export async function profileTributaryProduce(dirArgument, baseSpec, log) {
@@ -60,14 +62,17 @@ export async function profileTributaryProduce(dirArgument, baseSpec, log) {
     }
     const brokerPids = driver.cluster.brokers.map((broker) => broker.pid);
     const brokerCpuAtStart = brokerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const clientCpuAtStart = process.cpuUsage();
     log(`tributary (profiled): producing ${spec.records} x ${spec.recordBytes} B`);
     const produced = await driver.produce("produce-profiled", spec.records, spec.recordBytes);
     const brokerCpu = brokerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - brokerCpuAtStart;
+    const clientCpuMicros = process.cpuUsage(clientCpuAtStart);
+    const clientCpu = (clientCpuMicros.user + clientCpuMicros.system) / 1e6;
     if (cpuProfiles) {
       const { profile } = await session.post("Profiler.stop");
       writeFileSync(join(dir, "client.cpuprofile"), JSON.stringify(profile));
     }
-    log(`tributary (profiled): ${Math.round(produced.records / produced.seconds)} records/s${cpuProfiles ? " (slower than unprofiled)" : ""}; brokers ${((brokerCpu / produced.records) * 1e6).toFixed(2)} CPU-s per million records`);
+    log(`tributary (profiled): ${Math.round(produced.records / produced.seconds)} records/s${cpuProfiles ? " (slower than unprofiled)" : ""}; brokers ${((brokerCpu / produced.records) * 1e6).toFixed(2)}, client ${((clientCpu / produced.records) * 1e6).toFixed(2)} CPU-s per million records`);
     await driver.stopBrokersGracefully();
     if (cpuProfiles) log(`profiles in ${dir}: node test/bench/compare/profile-top.mjs ${dir}`);
   } finally {
