@@ -85,6 +85,24 @@ describe("RecordBatchBuilder", () => {
     expect(decodeBatch(builder.build()).records[0]!.value?.toString()).toBe("original");
   });
 
+  it("writes into a buffer it is given, and returns a view of it while it fits", () => {
+    const input = records(20);
+    const expected = encodeBatch({ records: input });
+    const given = Buffer.allocUnsafeSlow(expected.length + 100);
+    const builder = new RecordBatchBuilder(0, given);
+    for (const r of input) builder.append(r.timestampMs, r.key, r.value, r.headers);
+    const batch = builder.build();
+    expect(batch.equals(expected)).toBe(true);
+    expect(batch.buffer).toBe(given.buffer);
+    const tooSmall = Buffer.allocUnsafeSlow(600);
+    expect(build(input, 0).equals(expected)).toBe(true);
+    const grown = new RecordBatchBuilder(0, tooSmall);
+    for (const r of input) grown.append(r.timestampMs, r.key, r.value, r.headers);
+    const grownBatch = grown.build();
+    expect(grownBatch.equals(expected)).toBe(true);
+    expect(grownBatch.buffer).not.toBe(tooSmall.buffer);
+  });
+
   it("is done after build", () => {
     const builder = new RecordBatchBuilder(0);
     builder.build();

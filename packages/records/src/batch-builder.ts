@@ -32,9 +32,13 @@ export class RecordBatchBuilder {
   private maxTimestampMs = NO_TIMESTAMP;
   private built = false;
 
-  /** `capacityBytes`: the whole batch's expected size, header included; the buffer grows past it if need be. */
-  constructor(capacityBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(MIN_CAPACITY_BYTES, Math.ceil(capacityBytes)));
+  /**
+   * `capacityBytes`: the whole batch's expected size, header included; the buffer grows past it
+   * if need be. `buffer`: memory to write into instead of a new allocation (a producer's pool);
+   * the builder owns it until build(), and the batch may be a view of it after.
+   */
+  constructor(capacityBytes: number, buffer?: Buffer) {
+    this.buf = buffer !== undefined && buffer.length >= MIN_CAPACITY_BYTES ? buffer : Buffer.allocUnsafe(Math.max(MIN_CAPACITY_BYTES, Math.ceil(capacityBytes)));
   }
 
   get recordCount(): number {
