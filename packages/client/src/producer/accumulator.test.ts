@@ -312,6 +312,45 @@ describe("idempotent retries keep each partition's order", () => {
   });
 });
 
+describe("batch buffer pool", () => {
+  const fill = (acc: RecordAccumulator, tag: string): void => {
+    // 61 + 3 x 301 fit 1,000 bytes, a fourth record would not: three records fill a batch.
+    for (let i = 0; i < 3; i++) acc.append("t", 0, record(`${tag}${i}`.padEnd(280, "."), 2_000), 301, noopSink, i, 0);
+  };
+  const tags = (batch: ProducerBatch): string[] => decodeBatch(batch.encoded!).records.map((r) => r.value!.toString().slice(0, 2));
+
+  it("gives a done batch's buffer to the next full batch, whose bytes are its own", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 1_000, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    fill(acc, "a"); // the partition's first batch: sized small, not pooled
+    fill(acc, "b"); // sized like the full one before it: pooled
+    const [first, second] = acc.drain(context()).byNode.get(0)!;
+    expect(second!.encoded!.buffer.byteLength).toBe(1_000); // a view of the pool's buffer
+    const pooledMemory = second!.encoded!.buffer;
+    second!.succeed(3, -1);
+    acc.release(second!);
+    expect(second!.encoded).toBeUndefined();
+    expect(acc.bufferPool.freeBuffers).toBe(1);
+    fill(acc, "c");
+    const [third] = acc.drain(context()).byNode.get(0)!;
+    expect(third!.encoded!.buffer).toBe(pooledMemory);
+    expect(acc.bufferPool.freeBuffers).toBe(0);
+    expect(tags(third!)).toEqual(["c0", "c1", "c2"]);
+    expect(tags(first!)).toEqual(["a0", "a1", "a2"]);
+  });
+
+  it("keeps a done batch's buffer while a frame that reads it is still to be built", () => {
+    const acc = new RecordAccumulator({ batchSizeBytes: 1_000, lingerMs: 0, bufferMemoryBytes: 1 << 20 });
+    fill(acc, "a");
+    fill(acc, "b");
+    const [, second] = acc.drain(context()).byNode.get(0)!;
+    second!.framesPending = 1;
+    second!.fail(new Error("timed out"));
+    acc.release(second!);
+    expect(acc.bufferPool.freeBuffers).toBe(0);
+    expect(tags(second!)).toEqual(["b0", "b1", "b2"]);
+  });
+});
+
 describe("wouldOpenBatch (where a sticky partitioner moves on)", () => {
   it("is true for an empty partition, false while the open batch has room, true when it is full or drained", () => {
     const acc = new RecordAccumulator({ batchSizeBytes: 200, lingerMs: 0, bufferMemoryBytes: 1 << 20 });

@@ -6,6 +6,7 @@
 // batch completes; `bufferMemoryBytes` caps the total (the producer makes send() wait).
 import type { RecordInput } from "@tributary/records";
 import { BATCH_OVERHEAD_BYTES, type CompletionSink, ProducerBatch } from "./batch.js";
+import { BatchBufferPool, poolSizeFor } from "./buffer-pool.js";
 
 export interface AccumulatorOptions {
   batchSizeBytes: number;
@@ -62,8 +63,12 @@ export class RecordAccumulator {
   private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private usedBytes = 0;
   private recordsBuffered = 0;
+  /** Buffers of full-size batches, reused once their batch is done. */
+  readonly bufferPool: BatchBufferPool;
 
-  constructor(readonly options: AccumulatorOptions) {}
+  constructor(readonly options: AccumulatorOptions) {
+    this.bufferPool = new BatchBufferPool(options.batchSizeBytes, poolSizeFor(options.batchSizeBytes, options.bufferMemoryBytes));
+  }
 
   get bufferedBytes(): number {
     return this.usedBytes;
@@ -109,7 +114,7 @@ export class RecordAccumulator {
       // Sized like this partition's last batch: a busy partition fills whole batches, an idle
       // one sends one record at a time, and neither should pay for the other's buffer.
       const expectedBytes = Math.max(last?.estimatedBytes ?? queue.lastBatchBytes, BATCH_OVERHEAD_BYTES + recordBytes);
-      target = new ProducerBatch(topic, partition, nowMs, Math.min(expectedBytes, this.options.batchSizeBytes));
+      target = new ProducerBatch(topic, partition, nowMs, Math.min(expectedBytes, this.options.batchSizeBytes), this.bufferPool);
       target.append(record, recordBytes, sink, sinkIndex);
       if (last !== undefined && !last.closed) {
         last.closed = true;
@@ -157,6 +162,7 @@ export class RecordAccumulator {
     this.usedBytes -= batch.estimatedBytes;
     this.recordsBuffered -= batch.recordCount;
     if (this.usedBytes < 0 || this.recordsBuffered < 0) throw new Error("producer buffer accounting went negative: a bug");
+    batch.recycle();
   }
 
   private isReady(head: ProducerBatch, queue: PartitionQueue, ctx: DrainContext): { ready: boolean; readyAtMs: number } {

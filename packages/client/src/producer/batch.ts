@@ -5,6 +5,7 @@
 // batch waits: a record's bytes are in the builder, its completion is a slot in a run of
 // consecutive records that share a sink and a timestamp (one run per sendBatch() chunk).
 import { type CompressionType, RecordBatchBuilder, type RecordInput } from "@tributary/records";
+import type { BatchBufferPool } from "./buffer-pool.js";
 import type { RecordMetadata } from "./types.js";
 
 /** Where a record's outcome goes: a promise, a callback, or a slot in a sendBatch() result. */
@@ -58,15 +59,27 @@ export class ProducerBatch {
   retryNotBeforeMs = 0;
   inFlight = false;
   done = false;
+  /**
+   * Produce frames built for this batch whose encoder has not yet copied its bytes out: while
+   * one is pending, the batch's pooled buffer is not given back (see recycle()).
+   */
+  framesPending = 0;
+  /** The pool's buffer the batch writes into, until it goes back to the pool. */
+  private pooled: Buffer | undefined;
 
-  /** `capacityBytes`: the batch's expected encoded size (its buffer grows if records need more). */
+  /**
+   * `capacityBytes`: the batch's expected encoded size (its buffer grows if records need more).
+   * A batch expected to fill more than half of batchSizeBytes writes into a buffer from `pool`.
+   */
   constructor(
     readonly topic: string,
     readonly partition: number,
     readonly createdMs: number,
     capacityBytes = 0,
+    private readonly pool?: BatchBufferPool,
   ) {
-    this.builder = new RecordBatchBuilder(capacityBytes);
+    if (pool !== undefined && capacityBytes * 2 > pool.bufferBytes) this.pooled = pool.take();
+    this.builder = new RecordBatchBuilder(capacityBytes, this.pooled);
   }
 
   get recordCount(): number {
@@ -110,7 +123,26 @@ export class ProducerBatch {
     this.closed = true;
     this.encoded = this.builder.build({ compression, producerId: this.producerId, producerEpoch: this.producerEpoch, baseSequence: this.baseSequence });
     this.builder = undefined;
+    // Compressed, grown past it, or copied out because mostly unused: the batch no longer needs its pooled buffer.
+    if (this.pooled !== undefined && this.encoded.buffer !== this.pooled.buffer) this.givePooledBack();
     return this.encoded;
+  }
+
+  /**
+   * The batch is done and released: its pooled buffer goes back to the pool, unless a frame
+   * encoder may still read it (a request whose frame was never built). Its bytes are gone after.
+   */
+  recycle(): void {
+    if (!this.done || this.pooled === undefined || this.framesPending !== 0) return;
+    this.encoded = undefined;
+    this.builder = undefined;
+    this.givePooledBack();
+  }
+
+  private givePooledBack(): void {
+    const pooled = this.pooled!;
+    this.pooled = undefined;
+    this.pool!.give(pooled);
   }
 
   /** Settles every record: offsets are baseOffset + index, the batch's records are contiguous. -1 means unknown (acks=0). */

@@ -2,7 +2,7 @@
 // broker in one Produce call (up to maxInFlight calls per broker), and settles, retries or fails
 // them from the answer. One timer (the next linger end, retry backoff or expiry) and one
 // setImmediate wake-up drive it; nothing here is per record.
-import type { v1 } from "@tributary/protocol";
+import type { SessionFrameSpec, v1 } from "@tributary/protocol";
 import { int64ToNumber } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
@@ -272,8 +272,15 @@ export class Sender {
     };
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     const stubs = this.cluster.stubs(node.address);
+    // Until the frame is built, a batch's pooled buffer must not be reused (ProducerBatch.recycle).
+    for (const batch of batches) batch.framesPending++;
+    const encodeFrame = (frame: SessionFrameSpec): Buffer => {
+      const out = encodeProduceRequest(request, frame);
+      for (const batch of batches) batch.framesPending--;
+      return out;
+    };
     // The call's deadline leaves the broker its own timeout plus a margin to answer it.
-    sessionRequest(() => stubs.produceSession.produceFramed((frame) => encodeProduceRequest(request, frame), this.options.requestTimeoutMs + 5_000), `Produce to broker ${nodeId}`).then(
+    sessionRequest(() => stubs.produceSession.produceFramed(encodeFrame, this.options.requestTimeoutMs + 5_000), `Produce to broker ${nodeId}`).then(
       (response) => this.onProduceResponse(nodeId, topics, response),
       (error: unknown) => this.onProduceFailure(nodeId, batches, asTributaryError(error)),
     );
