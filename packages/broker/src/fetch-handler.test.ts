@@ -39,14 +39,14 @@ describe("handleFetch", () => {
     appendAsLeader(fixture, 5);
     const consumer = partOf(await handleFetch(fixture.ctx, request(0)));
     expect(consumer.error?.code).toBe("NONE");
-    expect(consumer.highWatermark).toBe("0");
+    expect(consumer.highWatermark).toBe(0);
     expect((consumer.records as Buffer).length).toBe(0);
     const follower = partOf(await handleFetch(fixture.ctx, request(0, { replicaId: 2, replicaEpoch: "20", lastFetchedEpoch: -1 })));
     expect((follower.records as Buffer).length).toBeGreaterThan(0);
     // The follower's next fetch at 5 says it holds 0..4: with broker 1 that is the whole ISR.
     await handleFetch(fixture.ctx, request(5, { replicaId: 2, replicaEpoch: "20", lastFetchedEpoch: 4 }));
     const after = partOf(await handleFetch(fixture.ctx, request(0)));
-    expect(after.highWatermark).toBe("5");
+    expect(after.highWatermark).toBe(5);
     expect((after.records as Buffer).length).toBe((follower.records as Buffer).length);
   });
 
@@ -54,7 +54,7 @@ describe("handleFetch", () => {
     fixture = leader();
     appendAsLeader(fixture, 5); // epoch 4 starts at 0
     const response = partOf(await handleFetch(fixture.ctx, request(8, { replicaId: 2, replicaEpoch: "20", lastFetchedEpoch: 4 })));
-    expect(response.divergingEpoch).toEqual({ epoch: 4, endOffset: "5" });
+    expect(response.divergingEpoch).toEqual({ epoch: 4, endOffset: 5 });
     expect((response.records as Buffer).length).toBe(0);
     expect(fixture.manager.partition("t", 0)!.leaderState!.follower(2)!.logEndOffset).toBe(-1); // not counted as progress
   });
