@@ -11,6 +11,9 @@ import { type CompressionType, compress, compressionCode } from "./compression.j
 import { type RecordHeader, recordBodySize, writeRecord } from "./record-codec.js";
 import { varintSize } from "./varint.js";
 
+/** What a built builder holds instead of its working buffer. */
+const EMPTY = Buffer.alloc(0);
+
 /** Below this, a builder's buffer starts at this size anyway (one small allocation). */
 const MIN_CAPACITY_BYTES = 512;
 
@@ -90,7 +93,7 @@ export class RecordBatchBuilder {
       out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + compressed.length);
       out.set(compressed, BATCH_HEADER_BYTES);
     }
-    this.buf = Buffer.alloc(0); // nothing keeps the working buffer alive but `out`
+    this.buf = EMPTY; // nothing keeps the working buffer alive but `out`
     let attributes = compressionCode(compression);
     if (opts.isTransactional === true) attributes |= Attributes.transactional;
     writeBatchHeader(out, {
