@@ -10,6 +10,7 @@ import { AdminService } from "./admin-service.js";
 import { DEFAULT_LIMITS, TopicConfigCache, type BrokerContext, type BrokerLimits } from "./broker-context.js";
 import { ControllerClient } from "./controller-client.js";
 import { BrokerCoordinatorPartitions } from "./coordinator-partitions.js";
+import { DeadlineTimer } from "./deadline-timer.js";
 import { DelayedOperations } from "./delayed-operations.js";
 import { FetcherManager } from "./fetcher.js";
 import { createGroupsService, coordinatorSettingsFromConfig, type GroupsService } from "./groups/index.js";
@@ -34,7 +35,6 @@ export interface BrokerHandle {
   stop(options?: { controlled?: boolean }): Promise<void>;
 }
 
-const DELAYED_OPERATION_TICK_MS = 10;
 const MAX_DELAYED_OPERATIONS = 50_000;
 
 export async function startBroker(options: StartBrokerOptions): Promise<BrokerHandle> {
@@ -51,8 +51,20 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   const controllers = new ControllerClient({ voters, requestTimeoutMs: config["controller.quorum.request.timeout.ms"], maxMessageBytes: Math.max(maxMessageBytes, 64 * 1024 * 1024) });
   const metadata = new MetadataFollower(brokerId, controllers, log.child({ component: "metadata" }));
   const image = metadata.image;
-  const delayedProduce = new DelayedOperations(MAX_DELAYED_OPERATIONS);
-  const delayedFetch = new DelayedOperations(MAX_DELAYED_OPERATIONS);
+  // One timer, armed for the earliest deadline of a parked produce or fetch. A 10 ms poll of
+  // both queues cost an idle broker ~100 wakeups a second (timers were ~20% of an idle broker's
+  // CPU, and ~0.01 CPU-s a second per broker under load, whether or not anything was due).
+  const expiry = new DeadlineTimer(now, (nowMs) => {
+    try {
+      delayedProduce.expireDue(nowMs);
+      delayedFetch.expireDue(nowMs);
+    } catch (error) {
+      log.error({ err: error, task: "delayed-operations" }, "background task failed");
+    }
+    return Math.min(delayedProduce.nextDeadlineMs() ?? Infinity, delayedFetch.nextDeadlineMs() ?? Infinity);
+  });
+  const delayedProduce = new DelayedOperations(MAX_DELAYED_OPERATIONS, (deadlineMs) => expiry.armFor(deadlineMs));
+  const delayedFetch = new DelayedOperations(MAX_DELAYED_OPERATIONS, (deadlineMs) => expiry.armFor(deadlineMs));
   let brokerEpoch = -1;
   const fetchers = new FetcherManager({
     brokerId, brokerEpoch: () => brokerEpoch, image,
@@ -189,11 +201,6 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
   }, intervalMs);
   const timers = [
     every("heartbeat", config["broker.heartbeat.interval.ms"], () => void heartbeat()),
-    every("delayed-operations", DELAYED_OPERATION_TICK_MS, () => {
-      const nowMs = now();
-      delayedProduce.expireDue(nowMs);
-      delayedFetch.expireDue(nowMs);
-    }),
     every("isr-lag", Math.max(50, Math.floor(config["replica.lag.time.max.ms"] / 2)), () => replicas.checkIsrLag()),
     every("hw-checkpoint", config["replica.high.watermark.checkpoint.interval.ms"], () => replicas.checkpointHighWatermarks()),
     every("retention", config["log.retention.check.interval.ms"], () => replicas.runMaintenance()),
@@ -218,6 +225,7 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
       stopping = true;
       server.setServing(false);
       for (const timer of timers) clearInterval(timer);
+      expiry.stop();
       delayedProduce.expireAll(now());
       delayedFetch.expireAll(now());
       await server.shutdown(2_000);

@@ -59,4 +59,13 @@ describe("DelayedOperations", () => {
     expect(ops.add(refused, 0)).toBe(false);
     expect(refused.outcome).toBe("pending");
   });
+
+  it("tells its owner the deadline of each operation it parks, not of those done at once", () => {
+    const told: number[] = [];
+    const ops = new DelayedOperations(10, (deadlineMs) => told.push(deadlineMs));
+    ops.add(new WaitForValue(["t-0"], 100, { value: 5 }, 5), 0);
+    ops.add(new WaitForValue(["t-0"], 250, { value: 0 }, 5), 0);
+    expect(told).toEqual([250]);
+    expect(ops.nextDeadlineMs()).toBe(250);
+  });
 });

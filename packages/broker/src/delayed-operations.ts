@@ -19,7 +19,11 @@ export class DelayedOperations {
   private readonly watchers = new Map<string, Set<DelayedOperation>>();
   private readonly pending = new Set<DelayedOperation>();
 
-  constructor(private readonly maxOperations: number) {
+  /**
+   * @param onParked told each parked operation's deadline, so the owner of the clock can arm a
+   *   timer for the earliest one instead of polling expireDue.
+   */
+  constructor(private readonly maxOperations: number, private readonly onParked?: (deadlineMs: number) => void) {
     assert(maxOperations > 0, "maxOperations must be positive");
   }
 
@@ -40,6 +44,7 @@ export class DelayedOperations {
       if (!set) this.watchers.set(key, (set = new Set()));
       set.add(operation);
     }
+    this.onParked?.(operation.deadlineMs);
     return true;
   }
 
