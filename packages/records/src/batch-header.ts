@@ -152,14 +152,11 @@ export type BatchProblem =
 /**
  * Checks the batch at `pos` without decoding its records: length, magic, record count vs
  * offset delta, and CRC. Returns the batch size, or the problem found. Never throws on bad bytes.
- * `verifyCrc: false` checks everything but the CRC, for bytes whose CRC was verified where they
- * came from (a follower appending what its leader checked when the batch was produced).
  */
 export function checkBatch(
   buf: Buffer,
   pos = 0,
   maxBatchBytes = Number.MAX_SAFE_INTEGER,
-  verifyCrc = true,
 ): { ok: true; sizeBytes: number } | { ok: false; problem: BatchProblem } {
   const available = buf.length - pos;
   if (available < BATCH_HEADER_BYTES) {
@@ -184,7 +181,6 @@ export function checkBatch(
   if (recordCount < 0 || lastOffsetDelta < 0 || (recordCount > 0 && lastOffsetDelta < recordCount - 1)) {
     return fail("bad-count", `batch has ${recordCount} records but last offset delta ${lastOffsetDelta}`);
   }
-  if (!verifyCrc) return { ok: true, sizeBytes };
   const expected = buf.readUInt32BE(pos + BatchField.crc);
   const actual = crc32cOf(buf, pos + CRC_START, pos + sizeBytes);
   if (expected !== actual) {

@@ -12,7 +12,7 @@
 //       offsets + epoch in place, write as is; duplicate retries answer with the original
 //       offsets and `duplicate: true`. Undecodable records: CORRUPT_MESSAGE.
 //   appendAsFollower(batches)                              keep the leader's offsets and epochs;
-//       headers only (the leader checked CRCs and walked the records).
+//       headers and CRC only (the leader walked the records).
 //   assignEpochStartOffset(epoch, offset)                  a new leader marks its epoch's start.
 //   truncateTo(offset) / truncateFullyAndStartAt(offset) / deleteRecordsBefore(offset)
 //

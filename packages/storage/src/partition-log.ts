@@ -281,9 +281,8 @@ export class PartitionLog {
   }
 
   /**
-   * Appends batches fetched from the leader, keeping their offsets and epochs. Only headers are
-   * checked: the leader checked CRCs and walked the records when it appended them (see
-   * append-validation.ts for why that is enough). They must start at
+   * Appends batches fetched from the leader, keeping their offsets and epochs. Only headers and
+   * CRCs are checked: the leader walked the records when it appended them. They must start at
    * or after the log end and go forward (gaps are allowed: compaction makes them); otherwise
    * OFFSET_OUT_OF_ORDER, and the follower should truncate and fetch again. Returns null for an
    * empty buffer.
