@@ -76,7 +76,9 @@ it("a blackhole cut holds bytes and delivers them after the heal", async () => {
 });
 
 it("names the process that opened a connection, and cuts only that source", { timeout: 90_000 }, async () => {
-  const script = `const s=require("net").connect(${proxyPort},"127.0.0.11",()=>{s.write("x")});s.on("data",()=>process.stdout.write("echoed\\n"));s.on("close",()=>{process.stdout.write("closed\\n");process.exit(0)});setInterval(()=>s.write("x"),50)`;
+  // The child keeps writing, so a reset can reach it as a write error (EPIPE) before the close:
+  // without an error listener that error would kill it before it says "closed".
+  const script = `const s=require("net").connect(${proxyPort},"127.0.0.11",()=>{s.write("x")});s.on("data",()=>process.stdout.write("echoed\\n"));s.on("error",()=>{});s.on("close",()=>{process.stdout.write("closed\\n");process.exit(0)});setInterval(()=>s.write("x"),50)`;
   const proc = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
   child.pid = proc.pid;
   let out = "";
