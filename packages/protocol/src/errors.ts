@@ -59,6 +59,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   NON_EMPTY_GROUP: { retriable: false, description: "The group still has members." },
   GROUP_ID_NOT_FOUND: { retriable: false, description: "The group does not exist." },
   FENCED_LEADER_EPOCH: { retriable: true, description: "The leader epoch in the request is older than the broker's." },
+  INVALID_FETCH_SESSION_EPOCH: { retriable: true, description: "The incremental fetch does not follow the session's last one: send a full fetch (session epoch 1)." },
   UNKNOWN_LEADER_EPOCH: { retriable: true, description: "The leader epoch in the request is newer than the broker's." },
   UNSUPPORTED_COMPRESSION_TYPE: { retriable: false, description: "The compression type is not supported." },
   STALE_BROKER_EPOCH: { retriable: false, description: "The broker epoch is not current (the broker restarted)." },
