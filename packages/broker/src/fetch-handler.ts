@@ -38,6 +38,11 @@ export async function handleFetch(ctx: BrokerContext, request: v1.FetchRequest__
       return { topics: [], throttleTimeMs: 0, error: { code: "STALE_BROKER_EPOCH", message: `broker ${followerId} epoch ${request.replicaEpoch} is not the registered epoch ${knownEpoch}` } };
     }
   }
+  // An incremental fetch needs the state of a Broker.Session call (session-handler.ts unfolds it
+  // into a whole request before it gets here).
+  if ((request.sessionEpoch ?? 0) !== 0) {
+    return { topics: [], throttleTimeMs: 0, error: { code: "INVALID_REQUEST", message: `session_epoch ${request.sessionEpoch}: incremental fetches go over Broker.Session` } };
+  }
   // 0 read uncommitted, 1 read committed (the same until transactions exist); anything else is
   // a client bug, and guessing what it meant could hand it records it did not ask for.
   if (request.isolationLevel !== 0 && request.isolationLevel !== 1) {

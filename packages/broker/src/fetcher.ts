@@ -42,6 +42,11 @@ class ReplicaFetcher {
   private readonly session: BrokerSession;
   private running = false;
   private stopped = false;
+  /** The last fetch session epoch the leader answered; 0 when the next fetch must be a full one. */
+  private sessionEpoch = 0;
+  /** What the leader's session holds for each partition (its fetch fields), by partition key. */
+  private readonly toldLeader = new Map<string, string>();
+  private readonly toldTopicPartition = new Map<string, { topic: string; partition: number }>();
   private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly leaderId: number, readonly address: string, private readonly settings: FetcherSettings) {
@@ -102,19 +107,41 @@ class ReplicaFetcher {
   }
 
   private async fetchOnce(ready: Followed[]): Promise<boolean> {
+    // An incremental fetch session (KIP-227): after a full fetch (epoch 1) each request lists
+    // only the partitions whose fetch position changed, forgets those no longer fetched (paused
+    // after an error, or unfollowed), and is answered only about partitions that changed.
+    const epoch = this.sessionEpoch === 0 ? 1 : this.sessionEpoch + 1;
+    if (epoch === 1) this.toldLeader.clear();
     const byTopic = new Map<string, v1.FetchPartition[]>();
+    const told: [string, string][] = [];
     for (const followed of ready) {
       const { partition } = followed;
-      let list = byTopic.get(partition.topic);
-      if (!list) byTopic.set(partition.topic, (list = []));
-      list.push({
+      const fetch: v1.FetchPartition = {
         partition: partition.partition,
         fetchOffset: int64(partition.log.logEndOffset),
         partitionMaxBytes: this.settings.partitionMaxBytes,
         currentLeaderEpoch: followed.leaderEpoch,
         lastFetchedEpoch: partition.log.latestEpoch(),
         logStartOffset: int64(partition.log.logStartOffset),
-      });
+      };
+      const said = `${fetch.fetchOffset}|${fetch.currentLeaderEpoch}|${fetch.lastFetchedEpoch}|${fetch.logStartOffset}|${fetch.partitionMaxBytes}`;
+      if (this.toldLeader.get(partition.key) === said) continue;
+      told.push([partition.key, said]);
+      let list = byTopic.get(partition.topic);
+      if (!list) byTopic.set(partition.topic, (list = []));
+      list.push(fetch);
+    }
+    const readyKeys = new Set(ready.map((f) => f.partition.key));
+    const forgotten = new Map<string, v1.FetchPartition[]>();
+    const forgottenKeys: string[] = [];
+    for (const key of this.toldLeader.keys()) {
+      if (readyKeys.has(key)) continue;
+      const where = this.toldTopicPartition.get(key);
+      if (where === undefined) continue;
+      forgottenKeys.push(key);
+      let list = forgotten.get(where.topic);
+      if (!list) forgotten.set(where.topic, (list = []));
+      list.push({ partition: where.partition });
     }
     const request: v1.FetchRequest = {
       replicaId: this.settings.brokerId,
@@ -123,19 +150,31 @@ class ReplicaFetcher {
       minBytes: 1,
       maxBytes: this.settings.maxBytes,
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
+      sessionEpoch: epoch,
+      forgotten: [...forgotten].map(([topic, partitions]) => ({ topic, partitions })),
     };
     let response: v1.FetchResponse__Output;
     try {
       response = await this.session.fetch(request, this.settings.maxWaitMs + this.settings.requestTimeoutMs);
     } catch (error) {
+      this.sessionEpoch = 0; // the leader may or may not have taken it: start the session over
       if (!this.stopped) this.settings.log.debug({ leader: this.leaderId, err: error }, "follower fetch failed");
       return false;
     }
     const requestError = errorCodeOf(response.error);
     if (requestError !== "NONE") {
+      this.sessionEpoch = 0;
+      if (requestError === "INVALID_FETCH_SESSION_EPOCH") return true; // a full fetch next, at once
       this.settings.log.debug({ leader: this.leaderId, code: requestError, message: response.error?.message }, "follower fetch refused");
       return false;
     }
+    this.sessionEpoch = epoch;
+    for (const [key, said] of told) this.toldLeader.set(key, said);
+    for (const key of forgottenKeys) {
+      this.toldLeader.delete(key);
+      this.toldTopicPartition.delete(key);
+    }
+    for (const followed of ready) this.toldTopicPartition.set(followed.partition.key, { topic: followed.partition.topic, partition: followed.partition.partition });
     const sent = new Map(ready.map((f) => [f.partition.key, f]));
     for (const topic of response.topics) {
       for (const p of topic.partitions) {

@@ -7,9 +7,10 @@
 // Bad frames never end the process: a frame whose correlation id can be read gets an error
 // answer; one that cannot ends the call with INVALID_ARGUMENT.
 import * as grpc from "@grpc/grpc-js";
-import { type ErrorCode, SESSION_BODY, type SessionBodyField, decodeSessionFrame, encodeSessionFrame, messageCodec, peekCorrelationId, type v1 } from "@tributary/protocol";
+import { type ErrorCode, SESSION_BODY, TributaryError, type SessionBodyField, decodeSessionFrame, encodeSessionFrame, messageCodec, peekCorrelationId, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import { encodeFetchResponseFrame } from "./fetch-response-codec.js";
+import { IncrementalFetchSession } from "./fetch-session.js";
 import { type PreframedMessage, serializeRawOrPreframed } from "./grpc-preframed.js";
 
 const produceRequestCodec = messageCodec<object, v1.ProduceRequest__Output>("ProduceRequest");
@@ -43,6 +44,8 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
   return (call) => {
     let outstanding = 0;
     let clientDone = false;
+    /** The call's incremental fetch session, made by its first fetch with a session epoch. */
+    let fetchSession: IncrementalFetchSession | undefined;
     let finished = false;
     const finish = (): void => {
       if (finished) return;
@@ -83,12 +86,30 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
         answerError(correlationId, "RESOURCE_EXHAUSTED", `${admission.limit} requests are in progress on this broker; back off and retry`);
         return;
       }
+      let session: IncrementalFetchSession | undefined;
+      if (kind === SESSION_BODY.fetch && (request as v1.FetchRequest__Output).sessionEpoch !== 0) {
+        session = fetchSession ??= new IncrementalFetchSession();
+        try {
+          request = session.begin(request as v1.FetchRequest__Output);
+        } catch (error) {
+          admission.release();
+          const refused = error instanceof TributaryError ? error : new TributaryError("INVALID_REQUEST", String(error));
+          send(encodeFetchResponseFrame({ topics: [], throttleTimeMs: 0, error: refused.toResponse() }, { correlationId, bodyField: kind }));
+          return;
+        }
+      }
       outstanding++;
       const frameSpec = { correlationId, bodyField: kind };
       const work =
         kind === SESSION_BODY.produce
           ? handlers.produce(request as v1.ProduceRequest__Output).then((response) => encodeSessionFrame(correlationId, kind, produceResponseCodec.encode(response)))
-          : handlers.fetch(request as v1.FetchRequest__Output).then((response) => encodeFetchResponseFrame(response, frameSpec));
+          : handlers.fetch(request as v1.FetchRequest__Output).then(
+              (response) => encodeFetchResponseFrame(session === undefined ? response : session.finish(response), frameSpec),
+              (error: unknown) => {
+                session?.abandon();
+                throw error;
+              },
+            );
       (work as Promise<Buffer | PreframedMessage>).then(
         send,
         (error: unknown) => {
