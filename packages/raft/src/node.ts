@@ -658,9 +658,15 @@ export class RaftNode {
     return this.currentRole === "leader" || this.nowMs - this.lastLeaderContactMs < this.config.electionTimeoutMs;
   }
 
+  /**
+   * The next election deadline: the timeout plus a random share of up to half of it. The spread
+   * only has to separate two followers' candidacies by more than a round trip (milliseconds on a
+   * LAN), and pre-vote absorbs the rare tie; the classic [T, 2T) spread made a dead leader's
+   * replacement wait 1.5 T on average, [T, 1.5 T) waits 1.25 T.
+   */
   private resetElectionTimer(): void {
     const timeoutMs = this.config.electionTimeoutMs;
-    this.electionDeadlineMs = this.nowMs + timeoutMs + Math.floor(this.random() * timeoutMs);
+    this.electionDeadlineMs = this.nowMs + timeoutMs + Math.floor(this.random() * (timeoutMs / 2));
   }
 
   private requireLeader(): void {

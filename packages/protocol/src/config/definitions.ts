@@ -122,7 +122,7 @@ export const SERVER_CONFIGS = [
   def({ name: "broker.heartbeat.interval.ms", type: "int", default: 500, min: 1, roles: BOTH,
     doc: "How often a broker heartbeats to the active controller. Two intervals of silence after its connection drops fence it, so this bounds how long writes to a dead leader stall (Kafka's default is 2000)." }),
   def({ name: "controller.quorum.election.timeout.ms", type: "int", default: 1_000, min: 10, roles: CONTROLLER,
-    doc: "Least time without a leader before a controller starts an election (randomized up to twice this)." }),
+    doc: "Least time without a leader before a controller starts an election (randomized up to 1.5 times this)." }),
   def({ name: "controller.quorum.heartbeat.interval.ms", type: "int", default: 100, min: 1, roles: CONTROLLER,
     doc: "How often the Raft leader sends heartbeats to the other controllers." }),
   def({ name: "controller.quorum.request.timeout.ms", type: "int", default: 2_000, min: 1, roles: BOTH,
