@@ -3,23 +3,13 @@
 // from Buffer, no hang, no giant allocation). Most mutations are re-signed with a fresh CRC so
 // the record parser and the decompressors, not just the CRC check, see the damage.
 import { describe, expect, it } from "vitest";
+import { prng } from "./testing/prng.js";
 import { decodeBatch, encodeBatch, iterateBatches } from "./batch-codec.js";
 import { BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, BatchField, writeBatchCrc } from "./batch-header.js";
 import { type CompressionType, CompressionCodes, compress } from "./compression.js";
 import { RecordsError } from "./errors.js";
 import type { RecordInput } from "./record-codec.js";
 
-/** mulberry32: a small seeded PRNG, so a failure replays from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sampleRecords(random: () => number): RecordInput[] {
   const count = 1 + Math.floor(random() * 6);

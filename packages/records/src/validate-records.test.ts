@@ -2,6 +2,7 @@
 // every batch the encoder writes, refuse hostile record bytes with a RecordsError (never another
 // exception), and agree with decodeBatch on every batch that passes checkBatch.
 import { describe, expect, it } from "vitest";
+import { prng } from "./testing/prng.js";
 import { decodeBatch, encodeBatch } from "./batch-codec.js";
 import { Attributes, BATCH_HEADER_BYTES, BATCH_LOG_OVERHEAD_BYTES, BatchField, checkBatch, writeBatchCrc } from "./batch-header.js";
 import { type CompressionType, CompressionCodes, compress } from "./compression.js";
@@ -190,17 +191,6 @@ describe("validateBatchRecords on hostile record bytes", () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failure replays from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0xfe];
 /** Raise with RECORDS_FUZZ_ITERATIONS for a longer hunt; CI keeps the default quick. */
