@@ -2,7 +2,7 @@
 // answer after commit, snapshots and restarts, with no sockets.
 import { performance } from "node:perf_hooks";
 import { MetadataImage } from "@tributary/protocol";
-import { MemoryRaftStorage, RaftDriver } from "@tributary/raft";
+import { MemoryRaftStorage, RaftDriver, realTimeScheduler } from "@tributary/raft";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ControllerNode } from "./controller-node.js";
@@ -41,13 +41,7 @@ async function startNode(storage: MemoryRaftStorage, snapshotIntervalRecords = 1
     config: { id: 1, voters, electionTimeoutMs: 50, heartbeatIntervalMs: 10 },
     storage,
     transport: { send: () => undefined },
-    scheduler: {
-      nowMs: () => performance.now(),
-      setTimer: (delayMs, callback) => {
-        const timer = setTimeout(callback, delayMs);
-        return () => clearTimeout(timer);
-      },
-    },
+    scheduler: realTimeScheduler,
     stateMachine: metadataLog,
     onSoftState: (state) => node.onSoftState(state),
   });

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { tributaryV1 } from "@tributary/protocol";
-import { LevelRaftStorage, RaftDriver } from "@tributary/raft";
+import { LevelRaftStorage, RaftDriver, realTimeScheduler } from "@tributary/raft";
 import pino, { type Logger } from "pino";
 import {
   DEFAULT_MAX_PARTITIONS_PER_REQUEST,
@@ -131,13 +131,7 @@ export async function startController(config: ControllerConfig, options: StartCo
       },
       storage,
       transport,
-      scheduler: {
-        nowMs: () => performance.now(),
-        setTimer: (delayMs, callback) => {
-          const timer = setTimeout(callback, delayMs);
-          return () => clearTimeout(timer);
-        },
-      },
+      scheduler: realTimeScheduler,
       stateMachine: metadataLog,
       onSoftState: (state) => node.onSoftState(state),
       onFatal: (error) => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { RaftDriver, type RaftScheduler, type RaftStateMachine } from "./driver.js";
+import { RaftDriver, type RaftScheduler, type RaftStateMachine, realTimeScheduler } from "./driver.js";
 import { LevelRaftStorage } from "./level-storage.js";
 import { MemoryRaftStorage } from "./memory-storage.js";
 import type { Entry, NodeId, RaftMessage, Snapshot } from "./messages.js";
@@ -151,13 +151,7 @@ describe("RaftDriver", () => {
 
   it("runs on LevelRaftStorage with real timers and replays its log after a restart", { timeout: 30_000 }, async () => {
     const directory = mkdtempSync(join(tmpdir(), "raft-driver-"));
-    const scheduler: RaftScheduler = {
-      nowMs: () => performance.now(),
-      setTimer: (delayMs, callback) => {
-        const timer = setTimeout(callback, delayMs);
-        return () => clearTimeout(timer);
-      },
-    };
+    const scheduler: RaftScheduler = realTimeScheduler;
     const start = async (machine: ListStateMachine) => {
       const storage = await LevelRaftStorage.open(directory);
       const driver = await RaftDriver.start({

@@ -25,6 +25,15 @@ export interface RaftScheduler {
   setTimer(delayMs: number, callback: () => void): () => void;
 }
 
+/** The scheduler of a real process: performance.now() and setTimeout. */
+export const realTimeScheduler: RaftScheduler = {
+  nowMs: () => performance.now(),
+  setTimer: (delayMs, callback) => {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
 export interface RaftTransport {
   /** Fire-and-forget; the message may be lost. Must not throw. */
   send(message: RaftMessage): void;

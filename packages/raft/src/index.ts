@@ -19,10 +19,7 @@
 //     config: { id: 1, voters: [1, 2, 3], electionTimeoutMs: 1000, heartbeatIntervalMs: 100 },
 //     storage,
 //     transport: { send: (message) => grpcPeers.get(message.to)?.send(toProto(message)) },
-//     scheduler: {
-//       nowMs: () => performance.now(),
-//       setTimer: (delayMs, callback) => { const t = setTimeout(callback, delayMs); return () => clearTimeout(t); },
-//     },
+//     scheduler: realTimeScheduler,
 //     stateMachine: {
 //       apply: (entry) => { if (entry.kind === "normal") metadataImage.apply(decode(entry.data)); },
 //       restore: (snapshot) => metadataImage.load(snapshot.data),
@@ -75,7 +72,7 @@ export { MemoryRaftStorage } from "./memory-storage.js";
 export type { MemoryRaftStorageOptions } from "./memory-storage.js";
 export { LevelRaftStorage } from "./level-storage.js";
 export type { LevelRaftStorageOptions } from "./level-storage.js";
-export { RaftDriver } from "./driver.js";
+export { RaftDriver, realTimeScheduler } from "./driver.js";
 export type {
   RaftDriverOptions,
   RaftNodeView,
