@@ -10,7 +10,7 @@
 //
 // This wraps StreamDecoder.prototype.write, a grpc-js internal, so it is best effort: where the
 // class or its fields are not as expected, nothing is patched and grpc-js works as before.
-import { createRequire } from "node:module";
+import { loadGrpcInternal } from "./grpc-internals.js";
 
 interface StreamDecoderInternals {
   readState: unknown;
@@ -36,13 +36,7 @@ let installed: boolean | undefined;
 export function installDecoderRelease(): boolean {
   if (installed !== undefined) return installed;
   installed = false;
-  let decoderClass: StreamDecoderClass | undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    decoderClass = (require("@grpc/grpc-js/build/src/stream-decoder.js") as { StreamDecoder?: StreamDecoderClass }).StreamDecoder;
-  } catch {
-    return installed;
-  }
+  const decoderClass = loadGrpcInternal<{ StreamDecoder: StreamDecoderClass }>("stream-decoder.js")?.StreamDecoder;
   const prototype = decoderClass?.prototype;
   const original = prototype?.write;
   if (decoderClass === undefined || prototype === undefined || typeof original !== "function" || !looksAsExpected(decoderClass, original)) return installed;

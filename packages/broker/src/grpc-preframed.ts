@@ -9,7 +9,7 @@
 // so it is best effort: where the method is missing, nothing is patched and the method's
 // serializer (serializeRawOrPreframed) hands grpc-js the message bytes to frame as usual. Either
 // way the peer receives the same bytes.
-import { createRequire } from "node:module";
+import { loadGrpcInternal } from "./grpc-internals.js";
 
 export const GRPC_PREFIX_BYTES = 5;
 
@@ -54,14 +54,7 @@ let installed: boolean | undefined;
 export function installPreframedSerialization(): boolean {
   if (installed !== undefined) return installed;
   installed = false;
-  let prototype: ServerCallPrototype | undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const interceptors = require("@grpc/grpc-js/build/src/server-interceptors.js") as { BaseServerInterceptingCall?: { prototype: ServerCallPrototype } };
-    prototype = interceptors.BaseServerInterceptingCall?.prototype;
-  } catch {
-    return installed;
-  }
+  const prototype = loadGrpcInternal<{ BaseServerInterceptingCall: { prototype: ServerCallPrototype } }>("server-interceptors.js")?.BaseServerInterceptingCall?.prototype;
   const original = prototype?.serializeMessage;
   if (prototype === undefined || typeof original !== "function") return installed;
   prototype.serializeMessage = function serializeMessage(this: unknown, value: unknown): Buffer {
