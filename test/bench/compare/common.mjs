@@ -122,6 +122,18 @@ export function stampedPayload(bytes) {
   return payload;
 }
 
+/**
+ * The measured part of a latency run. Records are offered at a steady rate for `warmupSeconds`
+ * and then for the measured seconds without a pause; only records stamped after the warm-up
+ * count. Without it the first seconds time the JIT compiling the single-record paths (on a
+ * broker, ~0.1 core of background compilation for ~10 s) and connection and cache warm-up, not
+ * the steady state the figure is meant to describe. Every system gets the same warm-up.
+ */
+export function latencyWindow(warmupSeconds) {
+  const fromMs = performance.now() + warmupSeconds * 1000;
+  return { counts: (stampMs) => stampMs >= fromMs };
+}
+
 export function percentiles(valuesMs) {
   const sorted = [...valuesMs].sort((a, b) => a - b);
   const at = (p) => (sorted.length === 0 ? null : round2(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]));

@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, StorageType, connect } from "nats";
-import { freePort, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stampedPayload, stopServer, waitFor } from "./common.mjs";
+import { freePort, latencyWindow, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stampedPayload, stopServer, waitFor } from "./common.mjs";
 
 const SERVERS = 3;
 const PUBLISH_WINDOW = 4_000; // publishes awaiting their ack at once
@@ -89,27 +89,35 @@ class JetStreamDriver {
     return { records: consumed, seconds };
   }
 
-  async latency(ratePerSec, seconds, recordBytes) {
+  async latency(ratePerSec, seconds, recordBytes, warmupSeconds) {
     const stream = "latency";
     await this.createStream(stream);
     await this.jsm.consumers.add(stream, { durable_name: "bench-latency", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.New });
     const js = this.nc.jetstream();
     const consumer = await js.consumers.get(stream, "bench-latency");
     const messages = await consumer.consume({ max_messages: 1_000 });
+    const window = latencyWindow(warmupSeconds);
     const latenciesMs = [];
     const consumeLoop = (async () => {
-      for await (const message of messages) latenciesMs.push(performance.now() - Buffer.from(message.data.buffer, message.data.byteOffset, 8).readDoubleBE(0));
+      for await (const message of messages) {
+        const stampMs = Buffer.from(message.data.buffer, message.data.byteOffset, 8).readDoubleBE(0);
+        if (window.counts(stampMs)) latenciesMs.push(performance.now() - stampMs);
+      }
     })();
     let failed = 0;
+    let sent = 0;
     const ackLatenciesMs = [];
-    const sent = await paced(ratePerSec, seconds, () => {
-      const sentAtMs = performance.now();
-      js.publish(stream, stampedPayload(recordBytes), { timeout: PUBLISH_TIMEOUT_MS }).then(() => ackLatenciesMs.push(performance.now() - sentAtMs), () => { failed++; });
+    await paced(ratePerSec, warmupSeconds + seconds, () => {
+      const payload = stampedPayload(recordBytes);
+      const stampMs = payload.readDoubleBE(0);
+      const counted = window.counts(stampMs);
+      if (counted) sent++;
+      js.publish(stream, payload, { timeout: PUBLISH_TIMEOUT_MS }).then(() => { if (counted) ackLatenciesMs.push(performance.now() - stampMs); }, () => { if (counted) failed++; });
     });
     await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "jetstream latency records" }).catch(() => {});
     messages.stop();
     await consumeLoop;
-    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader: how long until publishes are acknowledged again. */

@@ -2,7 +2,7 @@
 // reference, no replication) with appendonly yes / appendfsync everysec in a temp dir, driven
 // through `ioredis`: XADD in pipelines, XREADGROUP + XACK to read back.
 import { Redis } from "ioredis";
-import { freePort, makeTempDir, paced, percentiles, removeTempDir, sleep, startServer, stampedPayload, stopServer, waitFor } from "./common.mjs";
+import { freePort, latencyWindow, makeTempDir, paced, percentiles, removeTempDir, sleep, startServer, stampedPayload, stopServer, waitFor } from "./common.mjs";
 
 const PIPELINE_COMMANDS = 5_000;
 const PIPELINES_IN_FLIGHT = 8;
@@ -77,10 +77,11 @@ class RedisDriver {
     return { records: consumed, seconds };
   }
 
-  async latency(ratePerSec, seconds, recordBytes) {
+  async latency(ratePerSec, seconds, recordBytes, warmupSeconds) {
     const key = "latency";
     await this.redis.xgroup("CREATE", key, "bench", "$", "MKSTREAM");
     const reader = this.connection();
+    const window = latencyWindow(warmupSeconds);
     const latenciesMs = [];
     let consuming = true;
     const consumeLoop = (async () => {
@@ -89,21 +90,28 @@ class RedisDriver {
         if (reply === null) continue;
         const now = performance.now();
         const entries = reply[0][1];
-        for (const [, fields] of entries) latenciesMs.push(now - fields[1].readDoubleBE(0));
+        for (const [, fields] of entries) {
+          const stampMs = fields[1].readDoubleBE(0);
+          if (window.counts(stampMs)) latenciesMs.push(now - stampMs);
+        }
         reader.xack(key, "bench", ...entries.map(([id]) => id)).catch(() => {});
       }
     })();
     let failed = 0;
+    let sent = 0;
     const ackLatenciesMs = [];
-    const sent = await paced(ratePerSec, seconds, () => {
-      const sentAtMs = performance.now();
-      this.redis.xadd(key, "*", "v", stampedPayload(recordBytes)).then(() => ackLatenciesMs.push(performance.now() - sentAtMs), () => { failed++; });
+    await paced(ratePerSec, warmupSeconds + seconds, () => {
+      const payload = stampedPayload(recordBytes);
+      const stampMs = payload.readDoubleBE(0);
+      const counted = window.counts(stampMs);
+      if (counted) sent++;
+      this.redis.xadd(key, "*", "v", payload).then(() => { if (counted) ackLatenciesMs.push(performance.now() - stampMs); }, () => { if (counted) failed++; });
     });
     await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "redis latency records" }).catch(() => {});
     consuming = false;
     await consumeLoop;
     reader.disconnect();
-    return { sent, received: latenciesMs.length, failed, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   async stop() {

@@ -3,7 +3,7 @@
 // factor 3, min.insync.replicas 2; producers use acks=all (idempotent, the SDK's default).
 import { Tributary, serializers } from "../../../packages/client/dist/index.js";
 import { loadClusterSupport } from "./load-cluster.mjs";
-import { paced, percentiles, pipelined, sleep, stallMs, stampedPayload, waitFor } from "./common.mjs";
+import { latencyWindow, paced, percentiles, pipelined, sleep, stallMs, stampedPayload, waitFor } from "./common.mjs";
 
 const PARTITIONS = 6;
 const TOPIC_CONFIGS = { "min.insync.replicas": "2" };
@@ -161,23 +161,33 @@ class TributaryDriver {
     return { records: consumed, seconds };
   }
 
-  /** End to end (send -> poll returns it) at a steady rate, lingerMs 0, acks=all. */
-  async latency(ratePerSec, seconds, recordBytes) {
+  /** End to end (send -> poll returns it) at a steady rate, lingerMs 0, acks=all, after a warm-up. */
+  async latency(ratePerSec, seconds, recordBytes, warmupSeconds) {
     const topic = "latency";
     await this.createTopic(topic);
     const producer = this.client.producer({ keySerializer: serializers.bytes, valueSerializer: serializers.bytes, acks: "all", lingerMs: 0 });
     const consumer = this.client.consumer({ groupId: "bench-latency", keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes, autoOffsetReset: "latest", fetchMaxWaitMs: 500 });
     await consumer.subscribe([topic]);
     await consumer.poll(0); // joined and positioned at the end before the clock starts
+    const window = latencyWindow(warmupSeconds);
     const latenciesMs = [];
     let consuming = true;
     const consumeLoop = (async () => {
-      while (consuming) for (const record of await consumer.poll(100)) latenciesMs.push(performance.now() - record.value.readDoubleBE(0));
+      while (consuming) {
+        for (const record of await consumer.poll(100)) {
+          const stampMs = record.value.readDoubleBE(0);
+          if (window.counts(stampMs)) latenciesMs.push(performance.now() - stampMs);
+        }
+      }
     })();
     const ackLatenciesMs = [];
-    const sent = await paced(ratePerSec, seconds, () => {
-      const sentAtMs = performance.now();
-      producer.send({ topic, value: stampedPayload(recordBytes) }, (error) => { if (!error) ackLatenciesMs.push(performance.now() - sentAtMs); });
+    let sent = 0;
+    await paced(ratePerSec, warmupSeconds + seconds, () => {
+      const payload = stampedPayload(recordBytes);
+      const stampMs = payload.readDoubleBE(0);
+      const counted = window.counts(stampMs);
+      if (counted) sent++;
+      producer.send({ topic, value: payload }, (error) => { if (!error && counted) ackLatenciesMs.push(performance.now() - stampMs); });
     });
     await producer.flush();
     await waitFor(() => latenciesMs.length >= sent, { timeoutMs: 10_000, message: "tributary latency records" }).catch(() => {});
@@ -185,7 +195,7 @@ class TributaryDriver {
     await consumeLoop;
     await consumer.close();
     await producer.close();
-    return { sent, received: latenciesMs.length, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent, received: latenciesMs.length, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader: how long until writes are acknowledged again. */
