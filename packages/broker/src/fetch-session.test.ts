@@ -44,6 +44,24 @@ describe("IncrementalFetchSession", () => {
     expect(session.partitionCount).toBe(2);
   });
 
+  it("keeps the unfolded request right as positions move and partitions come and go", () => {
+    const session = new IncrementalFetchSession();
+    const step = (epoch: number, topics: Record<string, v1.FetchPartition__Output[]>, forgotten: Record<string, number[]> = {}) => {
+      const unfolded = fetched(session.begin(request(epoch, topics, forgotten)));
+      session.finish({ topics: [] });
+      return unfolded;
+    };
+    expect(step(1, { a: [part(0, 1), part(1, 1)] })).toEqual(["a-0@1", "a-1@1"]);
+    expect(step(2, { a: [part(0, 2)] })).toEqual(["a-0@2", "a-1@1"]);
+    expect(step(3, { b: [part(0, 7)] })).toEqual(["a-0@2", "a-1@1", "b-0@7"]);
+    expect(step(4, { a: [part(1, 3)] }, { b: [0] })).toEqual(["a-0@2", "a-1@3"]);
+    expect(step(5, { b: [part(0, 9)] }, { a: [0] })).toEqual(["a-1@3", "b-0@9"]);
+    expect(step(6, { b: [part(0, 10)] })).toEqual(["a-1@3", "b-0@10"]);
+    // A full fetch replaces the whole set.
+    expect(step(1, { c: [part(4, 4)] })).toEqual(["c-4@4"]);
+    expect(step(2, { c: [part(4, 5)] })).toEqual(["c-4@5"]);
+  });
+
   it("answers an error once, and again after the follower re-adds the partition", () => {
     const session = new IncrementalFetchSession();
     session.begin(request(1, { a: [part(0, 1)] }));

@@ -13,11 +13,25 @@ import { TributaryError, type v1 } from "@tributary/protocol";
 interface SessionPartition {
   topic: string;
   fetch: v1.FetchPartition__Output;
+  /** Where `fetch` sits in the unfolded request, so a changed position is updated in place. */
+  unfoldedList?: v1.FetchPartition__Output[];
+  unfoldedIndex?: number;
 }
 
 /** What the follower was last told about a partition; a change means it is answered again. */
-function signature(p: v1.FetchPartitionResponse): string {
-  return `${p.error?.code ?? "NONE"}|${String(p.highWatermark)}|${String(p.lastStableOffset)}|${String(p.logStartOffset)}`;
+interface Answered {
+  code: unknown;
+  highWatermark: unknown;
+  lastStableOffset: unknown;
+  logStartOffset: unknown;
+}
+
+// The fetch handler answers int64 fields as the log's numbers, so === compares them without
+// turning each into a string (this runs for every partition of the session on every fetch).
+// Another representation (a string, a Long) only ever compares unequal: an extra answer, not a lost one.
+function sameAnswer(before: Answered | undefined, p: v1.FetchPartitionResponse): boolean {
+  return before !== undefined && before.code === (p.error?.code ?? "NONE") && before.highWatermark === p.highWatermark
+    && before.lastStableOffset === p.lastStableOffset && before.logStartOffset === p.logStartOffset;
 }
 
 const keyOf = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -25,7 +39,9 @@ const keyOf = (topic: string, partition: number): string => `${topic}\u0000${par
 export class IncrementalFetchSession {
   /** The session's partitions, in the order they were first added. */
   private readonly partitions = new Map<string, SessionPartition>();
-  private readonly lastAnswered = new Map<string, string>();
+  private readonly lastAnswered = new Map<string, Answered>();
+  /** The session's partitions as a request's topics; rebuilt only when partitions come or go. */
+  private unfolded: { topic: string; partitions: v1.FetchPartition__Output[] }[] | undefined;
   private epoch = 0;
   private inFlight = false;
 
@@ -45,31 +61,47 @@ export class IncrementalFetchSession {
     if (epoch === 1) {
       this.partitions.clear();
       this.lastAnswered.clear();
+      this.unfolded = undefined;
     }
     for (const topic of request.forgotten) {
       for (const p of topic.partitions) {
         const key = keyOf(topic.topic, p.partition);
-        this.partitions.delete(key);
+        if (this.partitions.delete(key)) this.unfolded = undefined;
         this.lastAnswered.delete(key);
       }
     }
     for (const topic of request.topics) {
       for (const p of topic.partitions) {
         const key = keyOf(topic.topic, p.partition);
-        this.partitions.set(key, { topic: topic.topic, fetch: p });
+        const known = this.partitions.get(key);
+        if (known === undefined) {
+          this.partitions.set(key, { topic: topic.topic, fetch: p });
+          this.unfolded = undefined;
+        } else {
+          known.fetch = p;
+          if (known.unfoldedList !== undefined) known.unfoldedList[known.unfoldedIndex!] = p;
+        }
         // A partition the follower changed is answered in full next, whatever we told it before.
         this.lastAnswered.delete(key);
       }
     }
     this.epoch = epoch;
     this.inFlight = true;
+    return { ...request, sessionEpoch: 0, forgotten: [], topics: this.unfoldedTopics() };
+  }
+
+  private unfoldedTopics(): { topic: string; partitions: v1.FetchPartition__Output[] }[] {
+    if (this.unfolded !== undefined) return this.unfolded;
     const byTopic = new Map<string, v1.FetchPartition__Output[]>();
-    for (const { topic, fetch } of this.partitions.values()) {
-      let list = byTopic.get(topic);
-      if (list === undefined) byTopic.set(topic, (list = []));
-      list.push(fetch);
+    for (const entry of this.partitions.values()) {
+      let list = byTopic.get(entry.topic);
+      if (list === undefined) byTopic.set(entry.topic, (list = []));
+      entry.unfoldedList = list;
+      entry.unfoldedIndex = list.length;
+      list.push(entry.fetch);
     }
-    return { ...request, sessionEpoch: 0, forgotten: [], topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+    this.unfolded = [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+    return this.unfolded;
   }
 
   /** The answer to send: partitions with records, an error, a divergence, or a changed HW / log start. */
@@ -85,10 +117,9 @@ export class IncrementalFetchSession {
       const partitions: v1.FetchPartitionResponse[] = [];
       for (const p of topic.partitions ?? []) {
         const key = keyOf(topic.topic ?? "", p.partition ?? 0);
-        const now = signature(p);
-        const changed = (p.records?.length ?? 0) > 0 || p.divergingEpoch || this.lastAnswered.get(key) !== now;
+        const changed = (p.records?.length ?? 0) > 0 || p.divergingEpoch || !sameAnswer(this.lastAnswered.get(key), p);
         if (!changed) continue;
-        this.lastAnswered.set(key, now);
+        this.lastAnswered.set(key, { code: p.error?.code ?? "NONE", highWatermark: p.highWatermark, lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset });
         partitions.push(p);
       }
       if (partitions.length > 0) topics.push({ ...topic, partitions });

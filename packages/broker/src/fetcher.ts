@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { BrokerSession, errorCodeOf, int64, int64ToNumber, tributaryV1, type MetadataImage, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import { addressOf } from "./controller-client.js";
-import type { Partition } from "./partition.js";
+import { partitionKey, type Partition } from "./partition.js";
 import { truncationOffset } from "./partition-state.js";
 import type { FollowerFetchers } from "./replica-manager.js";
 import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
@@ -33,6 +33,18 @@ interface Followed {
   leaderEpoch: number;
   /** No fetching for this partition before this time (after an error). */
   pausedUntilMs: number;
+  /** The fetch that last carried this partition (its answer is applied only to that fetch's partitions). */
+  inFetch: number;
+}
+
+/** What the leader's fetch session holds for a partition: the fields our last request gave it. */
+interface ToldLeader {
+  topic: string;
+  partition: number;
+  fetchOffset: number;
+  leaderEpoch: number;
+  lastFetchedEpoch: number;
+  logStartOffset: number;
 }
 
 class ReplicaFetcher {
@@ -44,9 +56,10 @@ class ReplicaFetcher {
   private stopped = false;
   /** The last fetch session epoch the leader answered; 0 when the next fetch must be a full one. */
   private sessionEpoch = 0;
-  /** What the leader's session holds for each partition (its fetch fields), by partition key. */
-  private readonly toldLeader = new Map<string, string>();
-  private readonly toldTopicPartition = new Map<string, { topic: string; partition: number }>();
+  /** What the leader's session holds for each partition, by partition key. */
+  private readonly toldLeader = new Map<string, ToldLeader>();
+  /** Numbers the fetches, so an answer is applied only to the partitions its request carried. */
+  private fetchCount = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly leaderId: number, readonly address: string, private readonly settings: FetcherSettings) {
@@ -63,7 +76,7 @@ class ReplicaFetcher {
   }
 
   add(partition: Partition): void {
-    this.partitions.set(partition.key, { partition, leaderEpoch: partition.leaderEpoch, pausedUntilMs: 0 });
+    this.partitions.set(partition.key, { partition, leaderEpoch: partition.leaderEpoch, pausedUntilMs: 0, inFetch: 0 });
     if (!this.running) void this.run();
   }
 
@@ -83,14 +96,19 @@ class ReplicaFetcher {
     try {
       while (!this.stopped && this.partitions.size > 0) {
         const nowMs = Date.now();
-        const ready = [...this.partitions.values()].filter((f) => f.pausedUntilMs <= nowMs);
-        if (ready.length === 0) {
-          await this.sleep(Math.max(1, Math.min(...[...this.partitions.values()].map((f) => f.pausedUntilMs)) - nowMs));
+        let readyCount = 0;
+        let nextReadyMs = Infinity;
+        for (const followed of this.partitions.values()) {
+          if (followed.pausedUntilMs <= nowMs) readyCount++;
+          else nextReadyMs = Math.min(nextReadyMs, followed.pausedUntilMs);
+        }
+        if (readyCount === 0) {
+          await this.sleep(Math.max(1, nextReadyMs - nowMs));
           continue;
         }
         let ok = false;
         try {
-          ok = await this.fetchOnce(ready);
+          ok = await this.fetchOnce(nowMs);
         } catch (error) {
           // A bug, not a network failure (those are answered inside fetchOnce): keep the fetcher alive.
           this.settings.log.error({ leader: this.leaderId, err: error }, "follower fetch loop failed");
@@ -106,38 +124,46 @@ class ReplicaFetcher {
     return new Promise((resolve) => { this.wakeTimer = setTimeout(resolve, ms); });
   }
 
-  private async fetchOnce(ready: Followed[]): Promise<boolean> {
+  private async fetchOnce(nowMs: number): Promise<boolean> {
     // An incremental fetch session (KIP-227): after a full fetch (epoch 1) each request lists
     // only the partitions whose fetch position changed, forgets those no longer fetched (paused
     // after an error, or unfollowed), and is answered only about partitions that changed.
+    // This runs once or twice per leader append, over every partition followed from the leader
+    // (~20 here, most of them idle offsets partitions): the loop compares numbers and builds
+    // nothing for a partition that did not move.
     const epoch = this.sessionEpoch === 0 ? 1 : this.sessionEpoch + 1;
     if (epoch === 1) this.toldLeader.clear();
+    const fetchId = ++this.fetchCount;
     const byTopic = new Map<string, v1.FetchPartition[]>();
-    const told: [string, string][] = [];
-    for (const followed of ready) {
+    const told: ToldLeader[] = [];
+    for (const followed of this.partitions.values()) {
+      if (followed.pausedUntilMs > nowMs) continue;
+      followed.inFetch = fetchId;
       const { partition } = followed;
-      const fetch: v1.FetchPartition = {
-        partition: partition.partition,
-        fetchOffset: int64(partition.log.logEndOffset),
-        partitionMaxBytes: this.settings.partitionMaxBytes,
-        currentLeaderEpoch: followed.leaderEpoch,
-        lastFetchedEpoch: partition.log.latestEpoch(),
-        logStartOffset: int64(partition.log.logStartOffset),
-      };
-      const said = `${fetch.fetchOffset}|${fetch.currentLeaderEpoch}|${fetch.lastFetchedEpoch}|${fetch.logStartOffset}|${fetch.partitionMaxBytes}`;
-      if (this.toldLeader.get(partition.key) === said) continue;
-      told.push([partition.key, said]);
+      const log = partition.log;
+      const fetchOffset = log.logEndOffset;
+      const lastFetchedEpoch = log.latestEpoch();
+      const logStartOffset = log.logStartOffset;
+      const before = this.toldLeader.get(partition.key);
+      if (before !== undefined && before.fetchOffset === fetchOffset && before.leaderEpoch === followed.leaderEpoch
+        && before.lastFetchedEpoch === lastFetchedEpoch && before.logStartOffset === logStartOffset) continue;
+      told.push({ topic: partition.topic, partition: partition.partition, fetchOffset, leaderEpoch: followed.leaderEpoch, lastFetchedEpoch, logStartOffset });
       let list = byTopic.get(partition.topic);
       if (!list) byTopic.set(partition.topic, (list = []));
-      list.push(fetch);
+      // int64 fields as numbers (safe integers: the log asserts it); the encoder takes them as they are.
+      list.push({
+        partition: partition.partition,
+        fetchOffset,
+        partitionMaxBytes: this.settings.partitionMaxBytes,
+        currentLeaderEpoch: followed.leaderEpoch,
+        lastFetchedEpoch,
+        logStartOffset,
+      });
     }
-    const readyKeys = new Set(ready.map((f) => f.partition.key));
     const forgotten = new Map<string, v1.FetchPartition[]>();
     const forgottenKeys: string[] = [];
-    for (const key of this.toldLeader.keys()) {
-      if (readyKeys.has(key)) continue;
-      const where = this.toldTopicPartition.get(key);
-      if (where === undefined) continue;
+    for (const [key, where] of this.toldLeader) {
+      if (this.partitions.get(key)?.inFetch === fetchId) continue;
       forgottenKeys.push(key);
       let list = forgotten.get(where.topic);
       if (!list) forgotten.set(where.topic, (list = []));
@@ -169,19 +195,14 @@ class ReplicaFetcher {
       return false;
     }
     this.sessionEpoch = epoch;
-    for (const [key, said] of told) this.toldLeader.set(key, said);
-    for (const key of forgottenKeys) {
-      this.toldLeader.delete(key);
-      this.toldTopicPartition.delete(key);
-    }
-    for (const followed of ready) this.toldTopicPartition.set(followed.partition.key, { topic: followed.partition.topic, partition: followed.partition.partition });
-    const sent = new Map(ready.map((f) => [f.partition.key, f]));
+    for (const entry of told) this.toldLeader.set(partitionKey(entry.topic, entry.partition), entry);
+    for (const key of forgottenKeys) this.toldLeader.delete(key);
     for (const topic of response.topics) {
       for (const p of topic.partitions) {
-        const key = `${topic.topic}-${p.partition}`;
-        const followed = sent.get(key);
-        // Leadership may have moved while the request was out: then this answer is stale.
-        if (!followed || this.partitions.get(key) !== followed || followed.partition.leaderEpoch !== followed.leaderEpoch) continue;
+        const followed = this.partitions.get(partitionKey(topic.topic, p.partition));
+        // Only partitions this request carried (not one unfollowed and followed again meanwhile),
+        // and not when leadership moved while the request was out: then this answer is stale.
+        if (!followed || followed.inFetch !== fetchId || followed.partition.leaderEpoch !== followed.leaderEpoch) continue;
         this.handlePartition(followed, p);
       }
     }
