@@ -9,7 +9,7 @@
 // of the session timeout. So a reconnect goes to the active controller first (other voters only
 // after that fails), and the stream moves when another controller becomes active.
 import type * as grpc from "@grpc/grpc-js";
-import { MetadataImage, int64ToNumber, type v1 } from "@tributary/protocol";
+import { MetadataImage, int64ToNumber, withoutCallerStack, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import type { ControllerClient } from "./controller-client.js";
 
@@ -82,7 +82,7 @@ export class MetadataFollower {
   private connect(address: string): void {
     if (this.stopped) return;
     const client = this.controllers.clientFor(address);
-    const stream = client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1), tracksLiveness: true });
+    const stream = withoutCallerStack(() => client.StreamMetadata({ brokerId: this.brokerId, fromOffset: String(this.image.lastAppliedOffset + 1), tracksLiveness: true }));
     this.stream = stream;
     this.streamAddress = address;
     const openedAtMs = performance.now();

@@ -14,6 +14,7 @@ import type { Error__Output } from "../generated/tributary/v1/Error.js";
 import type { FetchRequest } from "../generated/tributary/v1/FetchRequest.js";
 import type { FetchResponse__Output } from "../generated/tributary/v1/FetchResponse.js";
 import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
+import { withoutCallerStack } from "../long-lived-call.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
 export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
@@ -111,7 +112,7 @@ export class BrokerSession {
 
   private openCall(): grpc.ClientDuplexStream<Buffer, Buffer> {
     if (this.call !== undefined) return this.call;
-    const call = this.client.makeBidiStreamRequest<Buffer, Buffer>(BROKER_SESSION_PATH, identity, identity);
+    const call = withoutCallerStack(() => this.client.makeBidiStreamRequest<Buffer, Buffer>(BROKER_SESSION_PATH, identity, identity));
     this.call = call;
     call.on("data", (frame: Buffer) => this.onFrame(frame));
     // A broken call fails what it carried; the next request opens a new one. `status` comes
