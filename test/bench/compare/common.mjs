@@ -126,8 +126,9 @@ export function stampedPayload(bytes) {
  * The measured part of a latency run. Records are offered at a steady rate for `warmupSeconds`
  * and then for the measured seconds without a pause; only records stamped after the warm-up
  * count. Without it the first seconds time the JIT compiling the single-record paths (on a
- * broker, ~0.1 core of background compilation for ~10 s) and connection and cache warm-up, not
- * the steady state the figure is meant to describe. Every system gets the same warm-up.
+ * broker, ~0.1 core of background compilation for ~10 s) and heaps growing to their new size
+ * (a major GC every few seconds in each process), not the steady state the figure is meant to
+ * describe. Every system gets the same warm-up.
  */
 export function latencyWindow(warmupSeconds) {
   const fromMs = performance.now() + warmupSeconds * 1000;

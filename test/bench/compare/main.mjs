@@ -3,7 +3,7 @@
 // through each system's usual Node client:
 //   produce   1,000,000 records of 100 B and 200,000 of 1 KiB, acknowledged after replication
 //   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
-//   latency   end to end at a steady 5,000 records/s for 30 s, after 10 s of the same rate as a
+//   latency   end to end at a steady 5,000 records/s for 30 s, after 20 s of the same rate as a
 //             warm-up that is not counted: p50 / p99 / p99.9
 //   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
 //             time from the kill until a write sent after it is acknowledged (Tributary and
@@ -43,7 +43,7 @@ const scale = flags.quick ? 0.1 : 1;
 const workload = {
   small: { records: Math.round(1_000_000 * scale), recordBytes: 100 },
   large: { records: Math.round(200_000 * scale), recordBytes: 1024 },
-  latency: { ratePerSec: 5_000, seconds: flags.quick ? 10 : 30, warmupSeconds: flags.quick ? 5 : 10, recordBytes: 100 },
+  latency: { ratePerSec: 5_000, seconds: flags.quick ? 10 : 30, warmupSeconds: flags.quick ? 10 : 20, recordBytes: 100 },
   stall: { ratePerSec: 1_000, recordBytes: 100 },
 };
 const sessionTimeoutMs = flags["session-timeout-ms"] ? Number(flags["session-timeout-ms"]) : undefined;
