@@ -67,7 +67,7 @@ async function runSystem(name, start) {
       log(`${name}: ${result.produce[label].recordsPerSec} records/s; consuming`);
       const consumed = await driver.consume(topic, spec.records);
       if (consumed.records < spec.records) throw new Error(`${name}: read back ${consumed.records} of ${spec.records} records from ${topic}`);
-      result.consume[label] = { ...consumed, recordsPerSec: Math.round(consumed.records / consumed.seconds) };
+      result.consume[label] = { ...consumed, recordsPerSec: Math.round(consumed.timedRecords / consumed.seconds) };
       log(`${name}: ${result.consume[label].recordsPerSec} records/s read back`);
     }
     if (phases.has("latency")) {
