@@ -136,6 +136,17 @@ describe("Broker.Session", () => {
     expect(after.topics[0]!.partitions[0]!.error?.code).toBe("NONE");
   });
 
+  it("times out a request whose deadline comes after one answered earlier", async () => {
+    const f = soleLeader();
+    const { session } = await serve(f, countingAdmission(10));
+    // One timer serves every deadline: it is set for the earliest, which is answered first here;
+    // when it fires it must move on to the later one rather than forget it.
+    const answered = session.fetch(fetchRequest(0, 0), 150);
+    const waiting = session.fetch(fetchRequest(0, 5_000), 600);
+    await expect(answered).resolves.toHaveProperty("topics");
+    await expect(waiting).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+  });
+
   it("answers an unreadable request body with INVALID_REQUEST on the same call", async () => {
     const f = soleLeader();
     const { client } = await serve(f, countingAdmission(10));

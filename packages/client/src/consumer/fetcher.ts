@@ -80,8 +80,10 @@ interface Flight {
   readonly maxBytes: number;
   settled: boolean;
   overdueChecks: number;
-  overdueTimer: NodeJS.Timeout | undefined;
-  deadlineTimer: NodeJS.Timeout | undefined;
+  /** Date.now() at which the call counts as overdue (again). */
+  overdueAtMs: number;
+  /** Date.now() at which the call has failed for want of an answer. */
+  deadlineAtMs: number;
 }
 
 const nodeKey = (nodeId: number): string => `node:${nodeId}`;
@@ -94,6 +96,13 @@ export class Fetcher {
   private wakeScheduled = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
+  /**
+   * One timer watches every flight's overdue check and deadline, set for the earliest. Two timers
+   * per flight cost two setTimeout and two clearTimeout calls for each of the thousands of fetches
+   * a second a consumer makes when records trickle in one by one.
+   */
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private watchdogAtMs = Infinity;
   private running = false;
   private rotation = 0;
   private readonly backoff: FetchBackoff;
@@ -119,6 +128,9 @@ export class Fetcher {
     this.wakeTimer = undefined;
     this.wakeAtMs = Infinity;
     for (const flight of [...this.flights.values()]) this.settle(flight);
+    if (this.watchdogTimer !== undefined) clearTimeout(this.watchdogTimer);
+    this.watchdogTimer = undefined;
+    this.watchdogAtMs = Infinity;
   }
 
   get bytesReserved(): number {
@@ -224,8 +236,8 @@ export class Fetcher {
       maxBytes,
       settled: false,
       overdueChecks: 0,
-      overdueTimer: undefined,
-      deadlineTimer: undefined,
+      overdueAtMs: Infinity,
+      deadlineAtMs: Infinity,
     };
     const byTopic = new Map<string, v1.FetchPartition[]>();
     for (const state of partitions) {
@@ -263,15 +275,40 @@ export class Fetcher {
   }
 
   private armTimers(flight: Flight): void {
-    const callDeadlineMs = this.options.fetchMaxWaitMs + this.options.requestTimeoutMs;
-    flight.deadlineTimer = setTimeout(() => {
-      this.onFailure(flight, errorFor("REQUEST_TIMED_OUT", `Fetch from broker ${flight.nodeId}: no answer within ${callDeadlineMs} ms`));
-    }, callDeadlineMs + DEADLINE_SLACK_MS);
-    this.armOverdueCheck(flight, this.options.fetchMaxWaitMs + OVERDUE_AFTER_MS);
+    const nowMs = Date.now();
+    flight.deadlineAtMs = nowMs + this.options.fetchMaxWaitMs + this.options.requestTimeoutMs + DEADLINE_SLACK_MS;
+    flight.overdueAtMs = nowMs + this.options.fetchMaxWaitMs + OVERDUE_AFTER_MS;
+    this.armWatchdog(Math.min(flight.overdueAtMs, flight.deadlineAtMs));
   }
 
-  private armOverdueCheck(flight: Flight, delayMs: number): void {
-    flight.overdueTimer = setTimeout(() => this.onOverdue(flight), delayMs);
+  private armWatchdog(atMs: number): void {
+    if (!this.running || atMs >= this.watchdogAtMs) return;
+    if (this.watchdogTimer !== undefined) clearTimeout(this.watchdogTimer);
+    this.watchdogAtMs = atMs;
+    this.watchdogTimer = setTimeout(() => this.onWatchdog(), Math.max(0, atMs - Date.now()));
+    // It outlives the flights it was set for (it is not cleared per answer); an open fetch keeps
+    // the process alive through its call, not through this timer.
+    this.watchdogTimer.unref();
+  }
+
+  private onWatchdog(): void {
+    this.watchdogTimer = undefined;
+    this.watchdogAtMs = Infinity;
+    const nowMs = Date.now();
+    const callDeadlineMs = this.options.fetchMaxWaitMs + this.options.requestTimeoutMs;
+    for (const flight of [...this.flights.values()]) {
+      if (flight.settled) continue;
+      if (nowMs >= flight.deadlineAtMs) {
+        this.onFailure(flight, errorFor("REQUEST_TIMED_OUT", `Fetch from broker ${flight.nodeId}: no answer within ${callDeadlineMs} ms`));
+      } else if (nowMs >= flight.overdueAtMs) {
+        this.onOverdue(flight);
+      }
+    }
+    let earliestMs = Infinity;
+    for (const flight of this.flights.values()) {
+      if (!flight.settled) earliestMs = Math.min(earliestMs, flight.overdueAtMs, flight.deadlineAtMs);
+    }
+    if (earliestMs < Infinity) this.armWatchdog(earliestMs);
   }
 
   /** The broker should have answered by max wait: it may be stalled, and its partitions may have moved. */
@@ -282,7 +319,7 @@ export class Fetcher {
     for (const state of flight.partitions) if (state.inFlightFetchId === flight.id) this.cluster.metadata.markStale(state.topic);
     if (flight.overdueChecks === 1) this.cluster.options.logger.debug({ broker: flight.nodeId, waitedMs: this.options.fetchMaxWaitMs + OVERDUE_AFTER_MS }, "fetch overdue; refreshing metadata while it lasts");
     this.refreshThenWake();
-    this.armOverdueCheck(flight, backoffDelayMs(this.cluster.options.backoff, flight.overdueChecks));
+    flight.overdueAtMs = Date.now() + backoffDelayMs(this.cluster.options.backoff, flight.overdueChecks);
   }
 
   /**
@@ -292,8 +329,6 @@ export class Fetcher {
   private settle(flight: Flight): PartitionPosition[] | undefined {
     if (flight.settled) return undefined;
     flight.settled = true;
-    clearTimeout(flight.overdueTimer);
-    clearTimeout(flight.deadlineTimer);
     this.flights.delete(flight.id);
     if (this.flightByNode.get(flight.nodeId) === flight) this.flightByNode.delete(flight.nodeId);
     this.reservedBytes -= flight.maxBytes;

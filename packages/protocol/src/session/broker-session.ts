@@ -28,7 +28,9 @@ interface PendingRequest {
   expected: SessionBodyField;
   resolve(body: Buffer): void;
   reject(error: grpc.ServiceError): void;
-  timer: NodeJS.Timeout;
+  /** performance.now() after which the request has timed out. */
+  deadlineMs: number;
+  timeoutMs: number;
 }
 
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -38,6 +40,13 @@ export class BrokerSession {
   private readonly pending = new Map<number, PendingRequest>();
   private nextCorrelationId = 1;
   private closed = false;
+  /**
+   * One timer for every request's timeout, set for the earliest deadline. A timer per request
+   * cost a setTimeout and a clearTimeout (and a Timeout object to collect) for each of the
+   * thousands of requests a second a session carries at linger 0.
+   */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineTimerAtMs = Infinity;
 
   /**
    * @param client any client on the broker's channel (the Broker stub): the session shares its
@@ -95,19 +104,49 @@ export class BrokerSession {
     }
     const call = this.openCall();
     return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pending.delete(correlationId)) return;
-        reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${timeoutMs} ms`));
-        // Every request's timeout leaves the broker time to answer (its own timeouts are
-        // shorter), so a missed one means the broker or the path to it is stuck (SIGSTOP, a
-        // cut link). Drop the call, as a unary call would be cancelled: the bytes still queued
-        // on it are freed instead of piling up behind each retry, and the next request starts
-        // a new call.
-        this.dropCall(grpc.status.UNAVAILABLE, `${this.name} did not answer a request within ${timeoutMs} ms`);
-      }, timeoutMs);
-      this.pending.set(correlationId, { expected: kind, resolve, reject, timer });
+      const deadlineMs = performance.now() + timeoutMs;
+      this.pending.set(correlationId, { expected: kind, resolve, reject, deadlineMs, timeoutMs });
+      if (deadlineMs < this.deadlineTimerAtMs) this.armDeadlineTimer(deadlineMs);
       call.write(frame);
     });
+  }
+
+  private armDeadlineTimer(atMs: number): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimerAtMs = atMs;
+    this.deadlineTimer = setTimeout(() => this.onDeadlineTimer(), Math.max(0, atMs - performance.now()));
+    // It may outlive the requests it was set for (it is not cleared per answer), so it must not
+    // keep the process alive by itself; while a request waits, its open call does that.
+    this.deadlineTimer.unref();
+  }
+
+  private disarmDeadlineTimer(): void {
+    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAtMs = Infinity;
+  }
+
+  private onDeadlineTimer(): void {
+    this.deadlineTimer = undefined;
+    this.deadlineTimerAtMs = Infinity;
+    const nowMs = performance.now();
+    let earliestMs = Infinity;
+    for (const [correlationId, request] of this.pending) {
+      if (request.deadlineMs > nowMs) {
+        earliestMs = Math.min(earliestMs, request.deadlineMs);
+        continue;
+      }
+      this.pending.delete(correlationId);
+      request.reject(serviceError(grpc.status.DEADLINE_EXCEEDED, `no answer from ${this.name} within ${request.timeoutMs} ms`));
+      // Every request's timeout leaves the broker time to answer (its own timeouts are
+      // shorter), so a missed one means the broker or the path to it is stuck (SIGSTOP, a
+      // cut link). Drop the call, as a unary call would be cancelled: the bytes still queued
+      // on it are freed instead of piling up behind each retry, and the next request starts
+      // a new call. That fails every other request too, so there is nothing left to time.
+      this.dropCall(grpc.status.UNAVAILABLE, `${this.name} did not answer a request within ${request.timeoutMs} ms`);
+      return;
+    }
+    if (earliestMs < Infinity) this.armDeadlineTimer(earliestMs);
   }
 
   private openCall(): grpc.ClientDuplexStream<Buffer, Buffer> {
@@ -147,7 +186,6 @@ export class BrokerSession {
     const request = this.pending.get(decoded.correlationId);
     if (request === undefined) return; // timed out already; the broker answered late
     this.pending.delete(decoded.correlationId);
-    clearTimeout(request.timer);
     if (decoded.bodyField === SESSION_BODY.error) {
       const error = errorCodec.decode(decoded.body);
       request.reject(serviceError(statusForCode(error.code as ErrorCode), `${error.code}: ${error.message}`));
@@ -161,10 +199,8 @@ export class BrokerSession {
   private failAll(code: grpc.status, details: string): void {
     const requests = [...this.pending.values()];
     this.pending.clear();
-    for (const request of requests) {
-      clearTimeout(request.timer);
-      request.reject(serviceError(code, details));
-    }
+    this.disarmDeadlineTimer();
+    for (const request of requests) request.reject(serviceError(code, details));
   }
 }
 
