@@ -5,23 +5,13 @@
 // Most calls are small. About one in 60 is "big" (4 batches of ~1 MB): the child announces it
 // before writing, so the test can aim a kill at the middle of that write and tear it.
 import { encodeBatch } from "@tributary/records";
+import { prng as random } from "@tributary/records/testing";
 
 export const PRODUCER_ID = 4242;
 export const SEGMENT_BYTES = 8 * 1024 * 1024;
 export const INDEX_INTERVAL_BYTES = 4096;
 const BIG_BATCHES = 4;
 const BIG_VALUE_BYTES = 1_000_000;
-
-function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether the append call starting at batch `index` is a big one. */
 export function isBigCall(index) {
