@@ -215,6 +215,25 @@ describe("follower appends and leader epochs", () => {
   });
 });
 
+describe("truncation to the log end", () => {
+  it("drops an epoch that starts at the log end with no records, so the follower stops diverging", () => {
+    const dir = tempPartitionDir();
+    const clock = new ManualClock();
+    const log = openLog(dir, clock);
+    log.appendAsLeader(batch({ count: 4 }), 0);
+    // Led briefly at epoch 3, appended nothing, then became a follower of a leader that never had epoch 3.
+    log.assignEpochStartOffset(3, log.logEndOffset);
+    expect(log.latestEpoch).toBe(3);
+    log.truncateTo(log.logEndOffset);
+    expect(log.logEndOffset).toBe(4);
+    expect(log.latestEpoch).toBe(0);
+    log.truncateTo(10); // past the end: nothing to drop, nothing changes
+    expect([log.logEndOffset, log.latestEpoch]).toEqual([4, 0]);
+    log.close();
+    expect(openLog(dir, clock).leaderEpochEntries()).toEqual([{ epoch: 0, startOffset: 0 }]);
+  });
+});
+
 describe("segments", () => {
   it("rolls by size into files named by 20-digit base offsets, and reads across them", () => {
     const dir = tempPartitionDir();

@@ -386,7 +386,16 @@ export class PartitionLog {
   truncateTo(offset: number): void {
     this.assertOpen();
     assertSafeOffset("truncation offset", offset);
-    if (offset >= this.logEndOffsetValue) return;
+    if (offset >= this.logEndOffsetValue) {
+      // No record goes, but an epoch may still start at the log end with nothing in it: this
+      // broker led briefly (becoming leader records the epoch's start) and appended nothing
+      // before another leader took over. Kept, it would be our last fetched epoch forever: the
+      // leader, which never had that epoch, answers each fetch with a divergence at our log end,
+      // and the follower would truncate to where it already is, fetch, and be told again, with
+      // replication of the partition stalled (a fault run found this). Kafka drops it the same way.
+      if (this.epochs.truncateFromEnd(this.logEndOffsetValue)) this.writeEpochCheckpoint();
+      return;
+    }
     if (offset < this.logStartOffsetValue) {
       this.truncateFullyAndStartAt(offset);
       return;
