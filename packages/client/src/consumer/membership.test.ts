@@ -27,6 +27,26 @@ describe("Membership (KIP-848 member side)", () => {
     expect(m.heartbeatIntervalMs).toBe(250);
   });
 
+  it("after a heartbeat without a usable answer, sends its subscription and owned partitions again", () => {
+    const m = member();
+    m.subscribe(["t"]);
+    m.onHeartbeatResponse(m.buildHeartbeat("h"), answer({ memberEpoch: 2 }));
+    expect(m.buildHeartbeat("h")).toMatchObject({ subscriptionChanged: false, ownedPartitionsSent: false });
+    // The answer (perhaps with an assignment in it) is lost: the coordinator must see what we own.
+    expect(m.onHeartbeatFailed("NETWORK_EXCEPTION")).toMatchObject({ kind: "coordinator-moved" });
+    const full = m.buildHeartbeat("h");
+    expect(full).toMatchObject({ memberEpoch: 2, subscriptionChanged: true, subscribedTopicNames: ["t"], ownedPartitionsSent: true, ownedPartitions: [] });
+    // The coordinator, seeing nothing owned, answers with the assignment again.
+    expect(m.onHeartbeatResponse(full, answer({ memberEpoch: 2, assignment: tp([2, 3]), assignmentPresent: true }))).toMatchObject({ kind: "reconcile" });
+    m.reconciled();
+    m.onHeartbeatResponse(m.buildHeartbeat("h"), answer({ memberEpoch: 2 }));
+    expect(m.buildHeartbeat("h")).toMatchObject({ subscriptionChanged: false, ownedPartitionsSent: false });
+    // An error answer counts the same.
+    const hb = m.buildHeartbeat("h");
+    expect(m.onHeartbeatResponse(hb, answer({ error: { code: "COORDINATOR_NOT_AVAILABLE", message: "" } as unknown as v1.Error__Output }))).toMatchObject({ kind: "coordinator-moved" });
+    expect(m.buildHeartbeat("h")).toMatchObject({ subscriptionChanged: true, ownedPartitionsSent: true, ownedPartitions: tp([2, 3]) });
+  });
+
   it("revokes before it assigns, owns the target once reconciled, and acknowledges it", () => {
     const m = member();
     m.subscribe(["t"]);

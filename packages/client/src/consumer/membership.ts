@@ -162,7 +162,21 @@ export class Membership {
       this.owned.clear();
       return { kind: "left" };
     }
+    this.sendEverythingNext();
     return { kind: "coordinator-moved", error: code };
+  }
+
+  /**
+   * After a heartbeat without a usable answer, the next one carries the subscription and the
+   * owned partitions again (Kafka's client resets its sent fields the same way). The failed one
+   * may have been taken by the coordinator and its answer lost, with a new assignment in it: the
+   * coordinator re-sends an assignment only to a member whose owned partitions differ from it,
+   * and a member that sends none never looked behind. A fault run found a member holding epoch
+   * 2 with nothing owned and its two partitions assigned to it, unread, for minutes.
+   */
+  private sendEverythingNext(): void {
+    this.subscriptionChanged = true;
+    this.ownedChanged = true;
   }
 
   private onError(code: ErrorCode, message: string): HeartbeatOutcome {
@@ -186,6 +200,7 @@ export class Membership {
       }
       case "NOT_COORDINATOR":
       case "COORDINATOR_NOT_AVAILABLE":
+        this.sendEverythingNext();
         return { kind: "coordinator-moved", error: code };
       case "COORDINATOR_LOAD_IN_PROGRESS":
       case "REQUEST_TIMED_OUT":
@@ -193,6 +208,7 @@ export class Membership {
       case "REBALANCE_IN_PROGRESS":
       case "RESOURCE_EXHAUSTED":
       case "BROKER_SHUTTING_DOWN":
+        this.sendEverythingNext();
         return { kind: "retry", error: code };
       default:
         this.state = "fatal";
