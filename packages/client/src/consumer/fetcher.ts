@@ -15,7 +15,7 @@
 //     whose leader moved is released from it and fetched from the new leader at once;
 //   - every call is settled by its own deadline, whatever the transport does;
 //   - one broker's trouble never holds back partitions led by the others.
-import { int64, int64ToNumber, type v1 } from "@tributary/protocol";
+import { EarliestTimer, int64, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs } from "../retry.js";
@@ -96,13 +96,8 @@ export class Fetcher {
   private wakeScheduled = false;
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
-  /**
-   * One timer watches every flight's overdue check and deadline, set for the earliest. Two timers
-   * per flight cost two setTimeout and two clearTimeout calls for each of the thousands of fetches
-   * a second a consumer makes when records trickle in one by one.
-   */
-  private watchdogTimer: NodeJS.Timeout | undefined;
-  private watchdogAtMs = Infinity;
+  /** One timer watches every flight's overdue check and deadline (Date.now() ms). */
+  private readonly watchdog = new EarliestTimer(Date.now, () => this.onWatchdog());
   private running = false;
   private rotation = 0;
   private readonly backoff: FetchBackoff;
@@ -128,9 +123,7 @@ export class Fetcher {
     this.wakeTimer = undefined;
     this.wakeAtMs = Infinity;
     for (const flight of [...this.flights.values()]) this.settle(flight);
-    if (this.watchdogTimer !== undefined) clearTimeout(this.watchdogTimer);
-    this.watchdogTimer = undefined;
-    this.watchdogAtMs = Infinity;
+    this.watchdog.disarm();
   }
 
   get bytesReserved(): number {
@@ -282,18 +275,10 @@ export class Fetcher {
   }
 
   private armWatchdog(atMs: number): void {
-    if (!this.running || atMs >= this.watchdogAtMs) return;
-    if (this.watchdogTimer !== undefined) clearTimeout(this.watchdogTimer);
-    this.watchdogAtMs = atMs;
-    this.watchdogTimer = setTimeout(() => this.onWatchdog(), Math.max(0, atMs - Date.now()));
-    // It outlives the flights it was set for (it is not cleared per answer); an open fetch keeps
-    // the process alive through its call, not through this timer.
-    this.watchdogTimer.unref();
+    if (this.running) this.watchdog.armAt(atMs);
   }
 
   private onWatchdog(): void {
-    this.watchdogTimer = undefined;
-    this.watchdogAtMs = Infinity;
     const nowMs = Date.now();
     const callDeadlineMs = this.options.fetchMaxWaitMs + this.options.requestTimeoutMs;
     for (const flight of [...this.flights.values()]) {

@@ -14,6 +14,7 @@ import type { Error__Output } from "../generated/tributary/v1/Error.js";
 import type { FetchRequest } from "../generated/tributary/v1/FetchRequest.js";
 import type { FetchResponse__Output } from "../generated/tributary/v1/FetchResponse.js";
 import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
+import { EarliestTimer } from "../earliest-timer.js";
 import { withoutCallerStack } from "../long-lived-call.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
@@ -40,13 +41,8 @@ export class BrokerSession {
   private readonly pending = new Map<number, PendingRequest>();
   private nextCorrelationId = 1;
   private closed = false;
-  /**
-   * One timer for every request's timeout, set for the earliest deadline. A timer per request
-   * cost a setTimeout and a clearTimeout (and a Timeout object to collect) for each of the
-   * thousands of requests a second a session carries at linger 0.
-   */
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private deadlineTimerAtMs = Infinity;
+  /** One timer for every pending request's deadline (performance.now() ms). */
+  private readonly deadlines = new EarliestTimer(() => performance.now(), () => this.onDeadlineTimer());
 
   /**
    * @param client any client on the broker's channel (the Broker stub): the session shares its
@@ -106,29 +102,12 @@ export class BrokerSession {
     return new Promise<Buffer>((resolve, reject) => {
       const deadlineMs = performance.now() + timeoutMs;
       this.pending.set(correlationId, { expected: kind, resolve, reject, deadlineMs, timeoutMs });
-      if (deadlineMs < this.deadlineTimerAtMs) this.armDeadlineTimer(deadlineMs);
+      this.deadlines.armAt(deadlineMs);
       call.write(frame);
     });
   }
 
-  private armDeadlineTimer(atMs: number): void {
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.deadlineTimerAtMs = atMs;
-    this.deadlineTimer = setTimeout(() => this.onDeadlineTimer(), Math.max(0, atMs - performance.now()));
-    // It may outlive the requests it was set for (it is not cleared per answer), so it must not
-    // keep the process alive by itself; while a request waits, its open call does that.
-    this.deadlineTimer.unref();
-  }
-
-  private disarmDeadlineTimer(): void {
-    if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = undefined;
-    this.deadlineTimerAtMs = Infinity;
-  }
-
   private onDeadlineTimer(): void {
-    this.deadlineTimer = undefined;
-    this.deadlineTimerAtMs = Infinity;
     const nowMs = performance.now();
     let earliestMs = Infinity;
     for (const [correlationId, request] of this.pending) {
@@ -146,7 +125,7 @@ export class BrokerSession {
       this.dropCall(grpc.status.UNAVAILABLE, `${this.name} did not answer a request within ${request.timeoutMs} ms`);
       return;
     }
-    if (earliestMs < Infinity) this.armDeadlineTimer(earliestMs);
+    if (earliestMs < Infinity) this.deadlines.armAt(earliestMs);
   }
 
   private openCall(): grpc.ClientDuplexStream<Buffer, Buffer> {
@@ -199,7 +178,7 @@ export class BrokerSession {
   private failAll(code: grpc.status, details: string): void {
     const requests = [...this.pending.values()];
     this.pending.clear();
-    this.disarmDeadlineTimer();
+    this.deadlines.disarm();
     for (const request of requests) request.reject(serviceError(code, details));
   }
 }
