@@ -132,7 +132,20 @@ export function stampedPayload(bytes) {
  */
 export function latencyWindow(warmupSeconds) {
   const fromMs = performance.now() + warmupSeconds * 1000;
-  return { counts: (stampMs) => stampMs >= fromMs };
+  const window = {
+    /** Records offered inside the window. */
+    sent: 0,
+    counts: (stampMs) => stampMs >= fromMs,
+    /** A stamped payload to offer now, and whether it counts (then `sent` includes it). */
+    offer(recordBytes) {
+      const payload = stampedPayload(recordBytes);
+      const stampMs = payload.readDoubleBE(0);
+      const counted = window.counts(stampMs);
+      if (counted) window.sent++;
+      return { payload, stampMs, counted };
+    },
+  };
+  return window;
 }
 
 export function percentiles(valuesMs) {

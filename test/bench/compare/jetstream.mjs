@@ -5,7 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, StorageType, connect } from "nats";
-import { freePort, latencyWindow, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stampedPayload, stopServer, waitFor } from "./common.mjs";
+import { freePort, latencyWindow, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stopServer, waitFor } from "./common.mjs";
 
 const SERVERS = 3;
 const PUBLISH_WINDOW = 4_000; // publishes awaiting their ack at once
@@ -106,19 +106,15 @@ class JetStreamDriver {
       }
     })();
     let failed = 0;
-    let sent = 0;
     const ackLatenciesMs = [];
     await paced(ratePerSec, warmupSeconds + seconds, () => {
-      const payload = stampedPayload(recordBytes);
-      const stampMs = payload.readDoubleBE(0);
-      const counted = window.counts(stampMs);
-      if (counted) sent++;
+      const { payload, stampMs, counted } = window.offer(recordBytes);
       js.publish(stream, payload, { timeout: PUBLISH_TIMEOUT_MS }).then(() => { if (counted) ackLatenciesMs.push(performance.now() - stampMs); }, () => { if (counted) failed++; });
     });
-    await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "jetstream latency records" }).catch(() => {});
+    await waitFor(() => latenciesMs.length + failed >= window.sent, { timeoutMs: 10_000, message: "jetstream latency records" }).catch(() => {});
     messages.stop();
     await consumeLoop;
-    return { sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent: window.sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Publishes at `ratePerSec` to an R3 stream, kill -9 the stream leader: how long until publishes are acknowledged again. */

@@ -2,7 +2,7 @@
 // reference, no replication) with appendonly yes / appendfsync everysec in a temp dir, driven
 // through `ioredis`: XADD in pipelines, XREADGROUP + XACK to read back.
 import { Redis } from "ioredis";
-import { freePort, latencyWindow, makeTempDir, paced, percentiles, removeTempDir, sleep, startServer, stampedPayload, stopServer, waitFor } from "./common.mjs";
+import { freePort, latencyWindow, makeTempDir, paced, percentiles, removeTempDir, sleep, startServer, stopServer, waitFor } from "./common.mjs";
 
 const PIPELINE_COMMANDS = 5_000;
 const PIPELINES_IN_FLIGHT = 8;
@@ -103,20 +103,16 @@ class RedisDriver {
       }
     })();
     let failed = 0;
-    let sent = 0;
     const ackLatenciesMs = [];
     await paced(ratePerSec, warmupSeconds + seconds, () => {
-      const payload = stampedPayload(recordBytes);
-      const stampMs = payload.readDoubleBE(0);
-      const counted = window.counts(stampMs);
-      if (counted) sent++;
+      const { payload, stampMs, counted } = window.offer(recordBytes);
       this.redis.xadd(key, "*", "v", payload).then(() => { if (counted) ackLatenciesMs.push(performance.now() - stampMs); }, () => { if (counted) failed++; });
     });
-    await waitFor(() => latenciesMs.length + failed >= sent, { timeoutMs: 10_000, message: "redis latency records" }).catch(() => {});
+    await waitFor(() => latenciesMs.length + failed >= window.sent, { timeoutMs: 10_000, message: "redis latency records" }).catch(() => {});
     consuming = false;
     await consumeLoop;
     reader.disconnect();
-    return { sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent: window.sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   async stop() {

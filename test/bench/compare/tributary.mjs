@@ -3,7 +3,7 @@
 // factor 3, min.insync.replicas 2; producers use acks=all (idempotent, the SDK's default).
 import { Tributary, serializers } from "../../../packages/client/dist/index.js";
 import { loadClusterSupport } from "./load-cluster.mjs";
-import { latencyWindow, paced, percentiles, pipelined, sleep, stallMs, stampedPayload, waitFor } from "./common.mjs";
+import { latencyWindow, paced, percentiles, pipelined, sleep, stallMs, waitFor } from "./common.mjs";
 
 const PARTITIONS = 6;
 const TOPIC_CONFIGS = { "min.insync.replicas": "2" };
@@ -184,21 +184,17 @@ class TributaryDriver {
       }
     })();
     const ackLatenciesMs = [];
-    let sent = 0;
     await paced(ratePerSec, warmupSeconds + seconds, () => {
-      const payload = stampedPayload(recordBytes);
-      const stampMs = payload.readDoubleBE(0);
-      const counted = window.counts(stampMs);
-      if (counted) sent++;
+      const { payload, stampMs, counted } = window.offer(recordBytes);
       producer.send({ topic, value: payload }, (error) => { if (!error && counted) ackLatenciesMs.push(performance.now() - stampMs); });
     });
     await producer.flush();
-    await waitFor(() => latenciesMs.length >= sent, { timeoutMs: 10_000, message: "tributary latency records" }).catch(() => {});
+    await waitFor(() => latenciesMs.length >= window.sent, { timeoutMs: 10_000, message: "tributary latency records" }).catch(() => {});
     consuming = false;
     await consumeLoop;
     await consumer.close();
     await producer.close();
-    return { sent, received: latenciesMs.length, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
+    return { sent: window.sent, received: latenciesMs.length, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
   /** Writes at `ratePerSec` to a 1-partition topic, kill -9 its leader: how long until writes are acknowledged again. */
