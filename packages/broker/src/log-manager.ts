@@ -179,7 +179,10 @@ export class LogManager implements LogOpener {
       dir = path.join(least, name);
       this.counts.set(least, (this.counts.get(least) ?? 0) + 1);
     }
-    const log = PartitionLog.open({ dir, config: logConfigOf(topicConfig), now: this.now, logger: this.logger.child({ component: "storage" }) });
+    const log = PartitionLog.open({
+      dir, config: logConfigOf(topicConfig), now: this.now, logger: this.logger.child({ component: "storage" }),
+      writebackBytes: this.server["log.writeback.bytes"],
+    });
     if (recorded !== topicId) recordTopicId(dir, topicId);
     return new StorageReplicaLog(name, log, topicConfig, this.logger);
   }

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { BatchField, decodeBatch, encodeBatch } from "@tributary/records";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { StorageError } from "./errors.js";
 import { EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, PartitionLog } from "./partition-log.js";
 import { ManualClock, batch, batchBaseOffsets, decodeRecords, openLog, readAll, removeTempDirs, tempPartitionDir } from "./testing/fixtures.js";
@@ -378,6 +378,37 @@ describe("checkpoints, flushing and the folder", () => {
     clock.advance(1000);
     expect(log.flushIfDue()).toBe(true);
     expect(log.recoveryPoint).toBe(3);
+  });
+
+  it("starts a background writeback every writebackBytes appended, one at a time, and closes safely with one in flight", async () => {
+    const dir = tempPartitionDir();
+    const oneBatch = batch({ count: 1, valueBytes: 500 });
+    const log = PartitionLog.open({ dir, now: new ManualClock().now, writebackBytes: oneBatch.length * 2 });
+    log.appendAsLeader(batch({ count: 1, valueBytes: 500 }), 0);
+    expect(log.writebacksStarted).toBe(0);
+    log.appendAsLeader(batch({ count: 1, valueBytes: 500 }), 0);
+    expect(log.writebacksStarted).toBe(1);
+    // Still on the thread pool (its callback cannot have run yet): no second one on top of it.
+    log.appendAsLeader(batch({ count: 1, valueBytes: 500 }), 0);
+    log.appendAsLeader(batch({ count: 1, valueBytes: 500 }), 0);
+    expect(log.writebacksStarted).toBe(1);
+    // Once it lands, the next append past the threshold starts the next one.
+    await vi.waitFor(() => {
+      log.appendAsLeader(batch({ count: 1, valueBytes: 500 }), 0);
+      expect(log.writebacksStarted).toBe(2);
+    }, { timeout: 10_000, interval: 5 });
+    const appended = log.logEndOffset;
+    log.close(); // with the second writeback likely still in flight: the fd closes after it
+    const reopened = PartitionLog.open({ dir, now: new ManualClock().now });
+    expect(reopened.logEndOffset).toBe(appended);
+    expect(readAll(reopened)).toHaveLength(appended);
+    reopened.close();
+  });
+
+  it("leaves writeback to the OS by default", () => {
+    const log = openLog(tempPartitionDir(), new ManualClock());
+    for (let i = 0; i < 20; i++) log.appendAsLeader(batch({ count: 10, valueBytes: 1000 }), 0);
+    expect(log.writebacksStarted).toBe(0);
   });
 
   it("refuses a log folder that is not a folder or not writable, saying which", (context) => {

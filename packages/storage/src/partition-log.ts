@@ -50,6 +50,11 @@ export interface PartitionLogOptions {
   /** Wall-clock milliseconds; injected so tests can move time. */
   now(): number;
   logger?: StorageLogger;
+  /**
+   * Start a background writeback of the active segment after this many appended bytes
+   * (LogSegment.startWriteback); 0 or unset leaves writeback to the OS.
+   */
+  writebackBytes?: number;
 }
 
 export interface LeaderAppendOptions {
@@ -134,12 +139,18 @@ export class PartitionLog {
   private folderChanged = false;
   /** Segments before the active one whose indexes are in memory, most recently used first. */
   private recentIndexUse: LogSegment[] = [];
+  private readonly writebackBytes: number;
+  /** Appended since the last background writeback started. */
+  private bytesSinceWriteback = 0;
+  private writebacksStartedValue = 0;
 
   private constructor(options: PartitionLogOptions, config: LogConfig) {
     this.dir = path.resolve(options.dir);
     this.configValue = config;
     this.now = options.now;
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.writebackBytes = options.writebackBytes ?? 0;
+    assert(Number.isSafeInteger(this.writebackBytes) && this.writebackBytes >= 0, () => `writebackBytes must be an integer >= 0, got ${options.writebackBytes}`);
     this.settings = {
       indexIntervalBytes: config.indexIntervalBytes,
       segmentIndexBytes: config.segmentIndexBytes,
@@ -595,6 +606,16 @@ export class PartitionLog {
       this.roll(nowMs, placements[0]!.baseOffset);
     }
     this.activeSegment.append(bytes, placements, nowMs);
+    this.bytesSinceWriteback += bytes.length;
+    if (this.writebackBytes > 0 && this.bytesSinceWriteback >= this.writebackBytes && this.activeSegment.startWriteback()) {
+      this.bytesSinceWriteback = 0;
+      this.writebacksStartedValue++;
+    }
+  }
+
+  /** Background writebacks this log started (LogSegment.startWriteback), since it was opened. */
+  get writebacksStarted(): number {
+    return this.writebacksStartedValue;
   }
 
   private afterAppend(newLogEndOffset: number, recordCount: number): void {
