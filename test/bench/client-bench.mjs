@@ -12,10 +12,12 @@
 //      (20), BENCH_RATE (5000),
 //      BENCH_BATCH_SIZE_BYTES (262144), BENCH_LINGER_MS (5), BENCH_OUTSTANDING (480000 records
 //      sent and not yet acknowledged), BENCH_MAX_REQUEST_BYTES, BENCH_LATENCY_RF (3),
-//      BENCH_LATENCY_ACKS ("all"), BENCH_DEBUG (producer metrics every second). Profile with
+//      BENCH_LATENCY_ACKS ("all"), BENCH_DEBUG (producer metrics every second), BENCH_LOG_DIR
+//      (keep each process's log there), BENCH_SLOW_MS (print the wall time of every record
+//      slower than this end to end, to line up with those logs). Profile with
 //      `node --cpu-prof --cpu-prof-dir=/tmp/prof test/bench/client-bench.mjs`.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Tributary, serializers } from "../../packages/client/dist/index.js";
@@ -54,6 +56,7 @@ function startProcess(main, configFile, name) {
       }
     };
     child.stdout.on("data", onData);
+    if (process.env.BENCH_LOG_DIR) child.stdout.pipe(createWriteStream(join(process.env.BENCH_LOG_DIR, `${name}.log`)));
     child.once("exit", (code) => reject(new Error(`${name} exited with ${code}`)));
   });
 }
@@ -214,6 +217,7 @@ let latencySent = 0;
       for (const record of await latencyConsumer.poll(100)) {
         const stampMs = record.value.readDoubleBE(0);
         if (stampMs >= measuredFromMs) latenciesMs.push(performance.now() - stampMs);
+        if (process.env.BENCH_SLOW_MS && performance.now() - stampMs > Number(process.env.BENCH_SLOW_MS)) console.error(`slow ${Math.round(performance.timeOrigin + stampMs)} ${(performance.now() - stampMs).toFixed(1)}`);
       }
     }
   })();
