@@ -10,7 +10,7 @@
 //
 // This wraps StreamDecoder.prototype.write, a grpc-js internal, so it is best effort: where the
 // class or its fields are not as expected, nothing is patched and grpc-js works as before.
-import { loadGrpcInternal } from "./grpc-internals.js";
+import { loadGrpcInternal } from "@tributary/protocol";
 
 interface StreamDecoderInternals {
   readState: unknown;

@@ -9,9 +9,7 @@
 // so it is best effort: where the method is missing, nothing is patched and the method's
 // serializer (serializeRawOrPreframed) hands grpc-js the message bytes to frame as usual. Either
 // way the peer receives the same bytes.
-import { loadGrpcInternal } from "./grpc-internals.js";
-
-export const GRPC_PREFIX_BYTES = 5;
+import { GRPC_PREFIX_BYTES, loadGrpcInternal, writeGrpcPrefix } from "@tributary/protocol";
 
 export class PreframedMessage {
   /** @param framed the gRPC prefix (flag 0: not compressed, then the message length) and the message. */
@@ -28,12 +26,6 @@ export function allocatePreframed(messageLength: number): { out: Buffer; message
   const out = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + messageLength);
   writeGrpcPrefix(out, messageLength);
   return { out, messageOffset: GRPC_PREFIX_BYTES, preframed: new PreframedMessage(out) };
-}
-
-/** Writes the prefix of an uncompressed message at the start of `out`. */
-export function writeGrpcPrefix(out: Buffer, messageLength: number): void {
-  out[0] = 0;
-  out.writeUInt32BE(messageLength, 1);
 }
 
 /** The response serializer for a method whose handler writes Buffers (already serialized) or PreframedMessages. */

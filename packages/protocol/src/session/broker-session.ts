@@ -16,6 +16,7 @@ import type { FetchResponse__Output } from "../generated/tributary/v1/FetchRespo
 import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
 import { EarliestTimer } from "../earliest-timer.js";
 import { withoutCallerStack } from "../long-lived-call.js";
+import { installPreframedClientWrite } from "./preframed-client-write.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
 export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
@@ -52,7 +53,10 @@ export class BrokerSession {
   constructor(
     private readonly client: grpc.Client,
     private readonly name: string,
-  ) {}
+  ) {
+    // Produce frames (allocateSessionFrame) then go out without grpc-js copying them.
+    installPreframedClientWrite();
+  }
 
   /** Sends an already-encoded ProduceRequest; resolves with the broker's answer. */
   async produce(encodedRequest: Uint8Array, timeoutMs: number): Promise<ProduceResponse__Output> {

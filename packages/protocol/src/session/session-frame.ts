@@ -5,6 +5,7 @@
 // it twice. The output is byte for byte what the generated encoder writes for the same message.
 import { ProtocolDecodeError } from "../codec.js";
 import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, varintLength, wireTag, writeVarint } from "../wire.js";
+import { allocatePrefixedMessage } from "./preframed-client-write.js";
 
 /** Field numbers of the body, shared by SessionRequest and SessionResponse. */
 export const SESSION_BODY = {
@@ -68,7 +69,8 @@ export interface SessionFrameSpec {
  */
 export function allocateSessionFrame(spec: SessionFrameSpec | undefined, bodyLength: number): { out: Buffer; bodyOffset: number } {
   if (spec === undefined) return { out: Buffer.allocUnsafe(bodyLength), bodyOffset: 0 };
-  const out = Buffer.allocUnsafe(sessionFrameHeaderLength(spec.correlationId, bodyLength) + bodyLength);
+  // With the gRPC prefix in front, so a client sends it without grpc-js copying it (preframed-client-write.ts).
+  const out = allocatePrefixedMessage(sessionFrameHeaderLength(spec.correlationId, bodyLength) + bodyLength);
   return { out, bodyOffset: writeSessionFrameHeader(out, spec.correlationId, spec.bodyField, bodyLength) };
 }
 

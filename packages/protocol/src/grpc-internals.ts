@@ -1,5 +1,6 @@
-// Loading a grpc-js internal module for the best-effort patches (grpc-decoder-release.ts,
-// grpc-preframed.ts): undefined when this grpc-js has no such file, so the caller patches nothing.
+// Loading a grpc-js internal module for the best-effort patches (the broker's grpc-decoder-release.ts
+// and grpc-preframed.ts, session/preframed-client-write.ts here): undefined when this grpc-js has
+// no such file, so the caller patches nothing.
 import { createRequire } from "node:module";
 
 /** `relativePath` under @grpc/grpc-js/build/src, e.g. "stream-decoder.js". */
