@@ -37,4 +37,19 @@ describe("EarliestTimer", () => {
     expect(markerFired).toBe(true);
     expect(fired).toBe(0);
   });
+
+  it("keeps the process alive only when asked to (a wake-up for work still to do)", () => {
+    // Timers that keep the event loop alive are the "Timeout" entries of the active resources.
+    const keepingAlive = (): number => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
+    const before = keepingAlive();
+    const deadline = new EarliestTimer(Date.now, () => {});
+    deadline.armAt(Date.now() + 60_000);
+    expect(keepingAlive()).toBe(before);
+    const wakeUp = new EarliestTimer(Date.now, () => {}, { keepsProcessAlive: true });
+    wakeUp.armAt(Date.now() + 60_000);
+    expect(keepingAlive()).toBe(before + 1);
+    wakeUp.disarm();
+    deadline.disarm();
+    expect(keepingAlive()).toBe(before);
+  });
 });

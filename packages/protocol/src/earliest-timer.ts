@@ -3,8 +3,10 @@
 // cost a setTimeout and a clearTimeout (and a Timeout object to collect) for each of the
 // thousands of requests a second a session or a consumer's fetcher makes at linger 0.
 //
-// The timer is unref'd: it is not cleared per answer, so it may outlive what it was set for,
-// and must not keep the process alive by itself (an open call does that while a request waits).
+// By default the timer is unref'd: a deadline timer is not cleared per answer, so it may outlive
+// what it was set for, and must not keep the process alive by itself (an open call does that
+// while a request waits). A wake-up timer that stands for work still to do (a producer's linger,
+// a fetcher's backoff) keeps the process alive instead: `keepsProcessAlive`.
 export class EarliestTimer {
   private timer: NodeJS.Timeout | undefined;
   private atMs = Infinity;
@@ -13,6 +15,7 @@ export class EarliestTimer {
   constructor(
     private readonly now: () => number,
     private readonly onFire: () => void,
+    private readonly options: { keepsProcessAlive?: boolean } = {},
   ) {}
 
   /** Fires at `atMs` unless it is already set to fire earlier. */
@@ -25,7 +28,7 @@ export class EarliestTimer {
       this.atMs = Infinity;
       this.onFire();
     }, Math.max(0, atMs - this.now()));
-    this.timer.unref();
+    if (this.options.keepsProcessAlive !== true) this.timer.unref();
   }
 
   disarm(): void {

@@ -94,8 +94,8 @@ export class Fetcher {
   private nextFlightId = 1;
   private reservedBytes = 0;
   private wakeScheduled = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeAtMs = Infinity;
+  /** Wakes the fetcher when a backoff ends (the earliest of the times asked for wins). */
+  private readonly wakeTimer = new EarliestTimer(Date.now, () => this.wakeup(), { keepsProcessAlive: true });
   /** One timer watches every flight's overdue check and deadline (Date.now() ms). */
   private readonly watchdog = new EarliestTimer(Date.now, () => this.onWatchdog());
   private running = false;
@@ -119,9 +119,7 @@ export class Fetcher {
 
   stop(): void {
     this.running = false;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
-    this.wakeAtMs = Infinity;
+    this.wakeTimer.disarm();
     for (const flight of [...this.flights.values()]) this.settle(flight);
     this.watchdog.disarm();
   }
@@ -141,14 +139,7 @@ export class Fetcher {
 
   /** Wakes the fetcher at `atMs` (the earliest of the times asked for wins). */
   private wakeAt(atMs: number): void {
-    if (!this.running || atMs >= this.wakeAtMs) return;
-    if (this.wakeTimer !== undefined) clearTimeout(this.wakeTimer);
-    this.wakeAtMs = atMs;
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.wakeAtMs = Infinity;
-      this.wakeup();
-    }, Math.max(0, atMs - Date.now()));
+    if (this.running) this.wakeTimer.armAt(atMs);
   }
 
   /** Refreshes metadata (shared with every other caller) and looks again once it is in. */

@@ -3,7 +3,7 @@
 // them from the answer. One timer (the next linger end, retry backoff or expiry) and one
 // setImmediate wake-up drive it; nothing here is per record.
 import type { SessionFrameSpec, v1 } from "@tributary/protocol";
-import { int64ToNumber } from "@tributary/protocol";
+import { EarliestTimer, int64ToNumber } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs, retrying } from "../retry.js";
@@ -38,8 +38,8 @@ export class Sender {
   /** Requeued batches whose leader failed them, with that leader's node id. */
   private readonly awaitingNewLeader = new Map<ProducerBatch, number>();
   private leaderRecheckTimer: NodeJS.Timeout | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAtMs = Infinity;
+  /** Runs the sender when the earliest batch's linger ends. */
+  private readonly lingerTimer = new EarliestTimer(Date.now, () => this.run(), { keepsProcessAlive: true });
   private wakeScheduled = false;
   private producerIdRequest: Promise<void> | undefined;
   private flushRequests = 0;
@@ -76,14 +76,7 @@ export class Sender {
 
   /** Run at `atMs` at the latest (a batch's linger end). */
   wakeAt(atMs: number): void {
-    if (this.stopped || atMs >= this.timerAtMs) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timerAtMs = atMs;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAtMs = Infinity;
-      this.run();
-    }, Math.max(0, atMs - Date.now()));
+    if (!this.stopped) this.lingerTimer.armAt(atMs);
   }
 
   /** While at least one flush is waiting, batches go without lingering. */
@@ -98,8 +91,7 @@ export class Sender {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.lingerTimer.disarm();
     if (this.leaderRecheckTimer !== undefined) clearTimeout(this.leaderRecheckTimer);
     this.awaitingNewLeader.clear();
   }
