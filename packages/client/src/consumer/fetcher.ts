@@ -15,7 +15,7 @@
 //     whose leader moved is released from it and fetched from the new leader at once;
 //   - every call is settled by its own deadline, whatever the transport does;
 //   - one broker's trouble never holds back partitions led by the others.
-import { EarliestTimer, int64, int64ToNumber, type v1 } from "@tributary/protocol";
+import { EarliestTimer, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { Cluster } from "../cluster.js";
 import { TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs } from "../retry.js";
@@ -233,12 +233,14 @@ export class Fetcher {
       // the leadership answers FENCED / UNKNOWN_LEADER_EPOCH instead of serving its log.
       const currentLeaderEpoch = this.cluster.metadata.partition(state.topic, state.partition)?.leaderEpoch ?? -1;
       const list = byTopic.get(state.topic) ?? [];
-      list.push({ partition: state.partition, fetchOffset: int64(fetchOffset), partitionMaxBytes, currentLeaderEpoch, lastFetchedEpoch: -1, logStartOffset: "-1" });
+      // int64 fields as numbers (fetch offsets are safe integers here), not decimal strings the
+      // encoder would parse back with Long.fromString on every fetch.
+      list.push({ partition: state.partition, fetchOffset, partitionMaxBytes, currentLeaderEpoch, lastFetchedEpoch: -1, logStartOffset: -1 });
       byTopic.set(state.topic, list);
     }
     const request: v1.FetchRequest = {
       replicaId: -1,
-      replicaEpoch: "-1",
+      replicaEpoch: -1,
       maxWaitMs: this.options.fetchMaxWaitMs,
       minBytes: this.options.fetchMinBytes,
       maxBytes,
