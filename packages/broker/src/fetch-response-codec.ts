@@ -9,8 +9,8 @@
 // Small answers (a follower's or a long-poll's few records) go through the generated encoder as
 // a whole: there the copy is cheap and one encode is faster than one per partition (~25 vs
 // ~34 us for 19 partitions without records).
-import { type SessionFrameSpec, allocateSessionFrame, messageCodec, sessionFrameHeaderLength, varintLength, writeSessionFrameHeader, writeVarint, type v1 } from "@tributary/protocol";
-import { type PreframedMessage, allocatePreframed } from "./grpc-preframed.js";
+import { type SessionFrameSpec, allocateSessionFrame, messageCodec, varintLength, writeVarint, type v1 } from "@tributary/protocol";
+import { type PreframedMessage, preframedOf } from "./grpc-preframed.js";
 
 const responseCodec = messageCodec<v1.FetchResponse, unknown>("FetchResponse");
 const partitionCodec = messageCodec<v1.FetchPartitionResponse, unknown>("FetchPartitionResponse");
@@ -54,15 +54,8 @@ export function encodeFetchResponse(response: v1.FetchResponse, frame?: SessionF
  * neither the session envelope nor grpc-js's framing copies the records again.
  */
 export function encodeFetchResponseFrame(response: v1.FetchResponse, frame: SessionFrameSpec): PreframedMessage {
-  let preframed: PreframedMessage | undefined;
-  encodeInto(response, (bodyLength) => {
-    const headerLength = sessionFrameHeaderLength(frame.correlationId, bodyLength);
-    const allocated = allocatePreframed(headerLength + bodyLength);
-    preframed = allocated.preframed;
-    const bodyOffset = allocated.messageOffset + writeSessionFrameHeader(allocated.out.subarray(allocated.messageOffset), frame.correlationId, frame.bodyField, bodyLength);
-    return { out: allocated.out, bodyOffset };
-  }, false);
-  return preframed!;
+  // allocateSessionFrame writes the gRPC prefix in front of every frame it makes.
+  return preframedOf(encodeInto(response, (bodyLength) => allocateSessionFrame(frame, bodyLength), false));
 }
 
 /** `bareSmall`: a small answer may be returned as the generated encoder's own buffer (no envelope wanted). */

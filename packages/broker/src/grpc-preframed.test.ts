@@ -3,7 +3,8 @@
 import * as grpc from "@grpc/grpc-js";
 import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
-import { PreframedMessage, allocatePreframed, installPreframedSerialization, serializeRawOrPreframed } from "./grpc-preframed.js";
+import { allocatePrefixedMessage } from "@tributary/protocol";
+import { PreframedMessage, installPreframedSerialization, preframedOf, serializeRawOrPreframed } from "./grpc-preframed.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -12,9 +13,9 @@ afterEach(() => {
 
 function preframed(text: string): PreframedMessage {
   const body = Buffer.from(text);
-  const { out, messageOffset, preframed } = allocatePreframed(body.length);
-  body.copy(out, messageOffset);
-  return preframed;
+  const message = allocatePrefixedMessage(body.length);
+  body.copy(message);
+  return preframedOf(message);
 }
 
 const echoPath = "/test.Echo/Stream";

@@ -9,7 +9,7 @@
 // so it is best effort: where the method is missing, nothing is patched and the method's
 // serializer (serializeRawOrPreframed) hands grpc-js the message bytes to frame as usual. Either
 // way the peer receives the same bytes.
-import { GRPC_PREFIX_BYTES, loadGrpcInternal, writeGrpcPrefix } from "@tributary/protocol";
+import { GRPC_PREFIX_BYTES, loadGrpcInternal, prefixedBytesOf } from "@tributary/protocol";
 
 export class PreframedMessage {
   /** @param framed the gRPC prefix (flag 0: not compressed, then the message length) and the message. */
@@ -21,11 +21,14 @@ export class PreframedMessage {
   }
 }
 
-/** A buffer for a message of `messageLength` bytes with its prefix written; fill from `messageOffset`. */
-export function allocatePreframed(messageLength: number): { out: Buffer; messageOffset: number; preframed: PreframedMessage } {
-  const out = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + messageLength);
-  writeGrpcPrefix(out, messageLength);
-  return { out, messageOffset: GRPC_PREFIX_BYTES, preframed: new PreframedMessage(out) };
+/**
+ * The PreframedMessage of a message made by the protocol's allocatePrefixedMessage (every
+ * allocateSessionFrame frame is one): its prefix is already in front of it.
+ */
+export function preframedOf(message: Buffer): PreframedMessage {
+  const framed = prefixedBytesOf(message);
+  if (framed === undefined) throw new Error("the message was not allocated with its gRPC prefix in front: a bug");
+  return new PreframedMessage(framed);
 }
 
 /** The response serializer for a method whose handler writes Buffers (already serialized) or PreframedMessages. */

@@ -4,7 +4,8 @@
 // (compression-filter.js, IdentityHandler.writeMessage): for a producer that was one more copy of
 // every record, ~7% of its CPU at 1 KiB records, and one more short-lived external buffer.
 // allocateSessionFrame registers the frames it makes; for those, the patched send hands grpc-js
-// the prefixed bytes as they are.
+// the prefixed bytes as they are. (The broker sends its Fetch answers the same way, through its
+// own server-side patch: grpc-preframed.ts.)
 //
 // This wraps CompressionFilter.prototype.sendMessage, a grpc-js internal, so it is best effort:
 // where the class is not as expected nothing is patched and grpc-js copies as before. Either way
@@ -15,7 +16,7 @@ import { loadGrpcInternal } from "../grpc-internals.js";
 export const GRPC_PREFIX_BYTES = 5;
 
 /** Writes the prefix of an uncompressed message of `messageLength` bytes at the start of `out`. */
-export function writeGrpcPrefix(out: Buffer, messageLength: number): void {
+function writeGrpcPrefix(out: Buffer, messageLength: number): void {
   out[0] = 0;
   out.writeUInt32BE(messageLength, 1);
 }
