@@ -37,6 +37,9 @@
 //   Kafka's byte layouts (bigint = Java Long, 8 bytes big-endian); null <-> null; jsonSerde<T>()
 //   for typed JSON; SerializationError on bytes of the wrong shape.
 //
+// Allocation: youngArray<T>() and youngArrayOfLength<T>(n) are arrays V8 never allocates in the
+//   old generation; hot per-record objects are class instances for the same reason (young.ts).
+//
 // Varints: zig-zag varint (int32) and varlong (safe-integer int64) read/write/size, as Kafka's
 //   ByteUtils; BoundedReader for reading many fields without running past a bound.
 export * from "./batch-header.js";
@@ -87,3 +90,4 @@ export {
   hasOnNewBatch,
 } from "./partitioners.js";
 export { type Serializer, type Deserializer, type Serde, SerializationError, serializers, jsonSerde } from "./serdes.js";
+export { youngArray, youngArrayOfLength } from "./young.js";

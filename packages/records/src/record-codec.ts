@@ -17,6 +17,7 @@
 // bytes (no copies); every length is checked against the record's own length before use.
 import { RecordsError } from "./errors.js";
 import { BoundedReader, varintSize, varlongSize, writeVarint, writeVarlong } from "./varint.js";
+import { youngArray } from "./young.js";
 
 export interface RecordHeader {
   key: string;
@@ -39,6 +40,25 @@ export interface DecodedRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: RecordHeader[];
+}
+
+/** A decoded record: a class, so that V8 never allocates it in the old generation (young.ts). */
+class RecordView implements DecodedRecord {
+  constructor(
+    public offset: number,
+    public timestampMs: number,
+    public key: Buffer | null,
+    public value: Buffer | null,
+    public headers: RecordHeader[],
+  ) {}
+}
+
+/** One header of a decoded record (a class for the same reason as RecordView). */
+class HeaderView implements RecordHeader {
+  constructor(
+    public key: string,
+    public value: Buffer | null,
+  ) {}
 }
 
 /** Smallest possible record: a 1-byte varint for each of its 6 varint fields, plus attributes. */
@@ -177,7 +197,7 @@ export function readRecords(reader: BoundedReader, count: number, context: Recor
   if (count < 0 || count > reader.remaining() / MIN_RECORD_BYTES) {
     throw new RecordsError("bad-count", `batch claims ${count} records but has only ${reader.remaining()} bytes of them`);
   }
-  const records: DecodedRecord[] = new Array<DecodedRecord>(count);
+  const records = youngArray<DecodedRecord>();
   const sectionEnd = reader.end;
   for (let i = 0; i < count; i++) {
     const start = reader.pos;
@@ -187,7 +207,7 @@ export function readRecords(reader: BoundedReader, count: number, context: Recor
     }
     const recordEnd = reader.pos + length;
     reader.end = recordEnd;
-    records[i] = readRecordBody(reader, context, i);
+    records.push(readRecordBody(reader, context, i));
     if (reader.pos !== recordEnd) {
       throw new RecordsError("bad-record", `record ${i} at byte ${start} says ${length} bytes but its fields take ${reader.pos - (recordEnd - length)}`);
     }
@@ -214,7 +234,7 @@ function readRecordBody(reader: BoundedReader, context: RecordContext, index: nu
   if (headerCount < 0 || headerCount > reader.remaining() / 2) {
     throw new RecordsError("bad-record", `record ${index}: header count ${headerCount} does not fit its ${reader.remaining()} bytes`);
   }
-  const headers: RecordHeader[] = [];
+  const headers = youngArray<RecordHeader>();
   for (let h = 0; h < headerCount; h++) {
     const keyLength = reader.readVarint();
     if (keyLength < 0 || keyLength > reader.remaining()) {
@@ -222,9 +242,9 @@ function readRecordBody(reader: BoundedReader, context: RecordContext, index: nu
     }
     const headerKey = reader.buf.toString("utf8", reader.pos, reader.pos + keyLength);
     reader.pos += keyLength;
-    headers.push({ key: headerKey, value: readBytesField(reader, "header value", index) });
+    headers.push(new HeaderView(headerKey, readBytesField(reader, "header value", index)));
   }
-  return { offset, timestampMs, key, value, headers };
+  return new RecordView(offset, timestampMs, key, value, headers);
 }
 
 function readBytesField(reader: BoundedReader, what: string, index: number): Buffer | null {
