@@ -46,3 +46,12 @@ export function messageCodec<In extends object, Out>(typeName: string): MessageC
     },
   };
 }
+
+/**
+ * Names of `tributary.v1.<enumName>`'s values by number, for hand-written decoders that give
+ * enums as names, as the generated ones do.
+ */
+export function enumValueNames(enumName: string): ReadonlyMap<number, string> {
+  const values = loadRoot().lookupEnum(`tributary.v1.${enumName}`).valuesById;
+  return new Map(Object.entries(values).map(([id, name]) => [Number(id), name]));
+}

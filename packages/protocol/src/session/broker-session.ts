@@ -16,23 +16,30 @@ import type { FetchResponse__Output } from "../generated/tributary/v1/FetchRespo
 import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceResponse.js";
 import { EarliestTimer } from "../earliest-timer.js";
 import { withoutCallerStack } from "../long-lived-call.js";
+import { decodeFetchResponse, decodeProduceResponse } from "./answer-decoders.js";
 import { installPreframedClientWrite } from "./preframed-client-write.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
 export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
 
 const fetchRequestCodec = messageCodec<FetchRequest, unknown>("FetchRequest");
-const fetchResponseCodec = messageCodec<object, FetchResponse__Output>("FetchResponse");
-const produceResponseCodec = messageCodec<object, ProduceResponse__Output>("ProduceResponse");
 const errorCodec = messageCodec<object, Error__Output>("Error");
 
-interface PendingRequest {
-  expected: SessionBodyField;
-  resolve(body: Buffer): void;
-  reject(error: grpc.ServiceError): void;
-  /** performance.now() after which the request has timed out. */
-  deadlineMs: number;
-  timeoutMs: number;
+/**
+ * A request waiting for its answer. A class, not an object literal: V8 learns to allocate a
+ * literal's objects in the old generation once many stay pending (a deep producer pipeline) and
+ * keeps doing so, and each would then hold its promise's resolvers (and what they reach) in
+ * the old generation until a full GC (see young.ts in @tributary/records).
+ */
+class PendingRequest {
+  constructor(
+    readonly expected: SessionBodyField,
+    readonly resolve: (body: Buffer) => void,
+    readonly reject: (error: grpc.ServiceError) => void,
+    /** performance.now() after which the request has timed out. */
+    readonly deadlineMs: number,
+    readonly timeoutMs: number,
+  ) {}
 }
 
 const identity = (bytes: Buffer): Buffer => bytes;
@@ -61,7 +68,7 @@ export class BrokerSession {
   /** Sends an already-encoded ProduceRequest; resolves with the broker's answer. */
   async produce(encodedRequest: Uint8Array, timeoutMs: number): Promise<ProduceResponse__Output> {
     const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeSessionFrame(correlationId, SESSION_BODY.produce, encodedRequest), timeoutMs);
-    return produceResponseCodec.decode(body);
+    return decodeProduceResponse(body);
   }
 
   /**
@@ -70,13 +77,13 @@ export class BrokerSession {
    */
   async produceFramed(encodeFrame: (spec: SessionFrameSpec) => Buffer, timeoutMs: number): Promise<ProduceResponse__Output> {
     const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeFrame({ correlationId, bodyField: SESSION_BODY.produce }), timeoutMs);
-    return produceResponseCodec.decode(body);
+    return decodeProduceResponse(body);
   }
 
   async fetch(request: FetchRequest, timeoutMs: number): Promise<FetchResponse__Output> {
     const encoded = fetchRequestCodec.encode(request);
     const body = await this.request(SESSION_BODY.fetch, (correlationId) => encodeSessionFrame(correlationId, SESSION_BODY.fetch, encoded), timeoutMs);
-    return fetchResponseCodec.decode(body);
+    return decodeFetchResponse(body);
   }
 
   /** Requests sent and not yet answered. */
@@ -105,7 +112,7 @@ export class BrokerSession {
     const call = this.openCall();
     return new Promise<Buffer>((resolve, reject) => {
       const deadlineMs = performance.now() + timeoutMs;
-      this.pending.set(correlationId, { expected: kind, resolve, reject, deadlineMs, timeoutMs });
+      this.pending.set(correlationId, new PendingRequest(kind, resolve, reject, deadlineMs, timeoutMs));
       this.deadlines.armAt(deadlineMs);
       call.write(frame);
     });
