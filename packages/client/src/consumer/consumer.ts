@@ -4,6 +4,7 @@
 // own heartbeat timer (group-member.ts). Rebalances are events for the listener, never
 // exceptions from poll(); errors that are the caller's to handle (no offset and reset "none",
 // a corrupt batch, a fatal group error) are raised by the next poll().
+import { youngArray } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { IllegalStateError, type TributaryError, asTributaryError } from "../errors.js";
 import { type ConsumerEvent, ConsumerEvents } from "./consumer-events.js";
@@ -12,6 +13,7 @@ import { Fetcher } from "./fetcher.js";
 import { GroupMember } from "./group-member.js";
 import { Membership } from "./membership.js";
 import { type CommittedOffset, CoordinatorLocator, OffsetClient } from "./offsets.js";
+import { PolledRecord } from "./polled-record.js";
 import { PositionLookup } from "./position-lookup.js";
 import { SubscriptionState } from "./subscription-state.js";
 import {
@@ -52,14 +54,14 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private member: GroupMember | undefined;
   private readonly events: ConsumerEvents;
   private readonly lookup: PositionLookup;
-  private dataWaiters: Array<() => void> = [];
+  private dataWaiters = youngArray<() => void>();
   private pendingErrors: TributaryError[] = [];
   private lastPollMs = Date.now();
   private lastAutoCommitMs = Date.now();
   private closed = false;
   /** Until a first Fetch has come back, poll() waits for it (see poll()). */
   private firstFetchReturned = false;
-  private firstFetchWaiters: Array<() => void> = [];
+  private firstFetchWaiters = youngArray<() => void>();
   private inFlightCommits = new Set<Promise<void>>();
 
   constructor(
@@ -84,7 +86,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       onFetchReturned: () => {
         this.firstFetchReturned = true;
         const waiters = this.firstFetchWaiters;
-        this.firstFetchWaiters = [];
+        this.firstFetchWaiters = youngArray();
         for (const resolve of waiters) resolve();
       },
       onError: (error) => {
@@ -279,7 +281,8 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     }
     if (taken.length === 0) return [];
     this.fetcher.wakeup();
-    const out: ConsumerRecord<K, V>[] = [];
+    // Per-poll and per-record objects are born young whatever came before (polled-record.ts).
+    const out = youngArray<ConsumerRecord<K, V>>();
     const { keyDeserializer, valueDeserializer } = this.userOptions;
     for (const { key, records, nextPosition } of taken) {
       const state = this.subscriptions.get(key)!;
@@ -287,15 +290,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       // Keys, values and header values are views into the fetched bytes, which are never
       // reused: no copy per record (bytes deserializers hand the view to the caller).
       for (const r of records) {
-        out.push({
-          topic,
-          partition,
-          offset: BigInt(r.offset),
-          key: keyDeserializer.deserialize(r.key, topic),
-          value: valueDeserializer.deserialize(r.value, topic),
-          timestamp: r.timestampMs,
-          headers: r.headers,
-        });
+        out.push(new PolledRecord(topic, partition, BigInt(r.offset), keyDeserializer.deserialize(r.key, topic), valueDeserializer.deserialize(r.value, topic), r.timestampMs, r.headers));
       }
       // A partition's position only moves forward between seeks: records come out in offset order.
       if (state.position !== null && nextPosition < state.position) throw new Error(`position of ${topic}-${partition} went back from ${state.position} to ${nextPosition}: a bug`);
@@ -330,7 +325,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private wakePollers(): void {
     const waiters = this.dataWaiters;
     if (waiters.length === 0) return;
-    this.dataWaiters = [];
+    this.dataWaiters = youngArray();
     for (const resolve of waiters) resolve();
   }
 

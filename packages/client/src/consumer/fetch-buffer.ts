@@ -7,26 +7,39 @@
 // so a partition with a deep backlog never starves the others. Within a partition, records
 // come out in offset order, skipping any below the partition's position (a batch may begin
 // before the offset that was asked for). Pure: no I/O, no clock.
-import { type DecodedRecord, baseOffsetAt, decodeBatch, iterateBatches, lastOffsetDeltaAt } from "@tributary/records";
+import { type DecodedRecord, baseOffsetAt, decodeBatch, iterateBatches, lastOffsetDeltaAt, youngArray } from "@tributary/records";
 
 export interface BufferedRecord {
   key: string;
   record: DecodedRecord;
 }
 
-interface Chunk {
-  bytes: Buffer;
-  /** Byte positions of the whole batches in `bytes`. */
-  batches: Array<{ pos: number; sizeBytes: number }>;
-  nextBatch: number;
-  decoded: DecodedRecord[];
-  nextRecord: number;
+// Chunks and their partitions' entries are made per Fetch answer (at low rates, per record):
+// class instances and youngArray()s, not literals (see @tributary/records young.ts).
+
+class Chunk {
+  nextBatch = 0;
+  decoded = youngArray<DecodedRecord>();
+  nextRecord = 0;
+  constructor(
+    readonly bytes: Buffer,
+    /** Byte positions of the whole batches in `bytes`. */
+    readonly batches: Array<{ pos: number; sizeBytes: number }>,
+  ) {}
 }
 
-interface PartitionChunks {
-  key: string;
-  chunks: Chunk[];
-  bytes: number;
+class PartitionChunks {
+  readonly chunks = youngArray<Chunk>();
+  bytes = 0;
+  constructor(readonly key: string) {}
+}
+
+class Taken implements TakenRecords {
+  constructor(
+    readonly key: string,
+    readonly records: DecodedRecord[],
+    public nextPosition: number,
+  ) {}
 }
 
 export interface TakenRecords {
@@ -63,10 +76,10 @@ export class FetchBuffer {
     const used = bytes.subarray(0, last.pos + last.sizeBytes);
     let entry = this.partitions.get(key);
     if (entry === undefined) {
-      entry = { key, chunks: [], bytes: 0 };
+      entry = new PartitionChunks(key);
       this.partitions.set(key, entry);
     }
-    entry.chunks.push({ bytes: used, batches, nextBatch: 0, decoded: [], nextRecord: 0 });
+    entry.chunks.push(new Chunk(used, batches));
     entry.bytes += used.length;
     this.totalBytes += used.length;
   }
@@ -90,7 +103,7 @@ export class FetchBuffer {
    */
   drain(maxRecords: number, eligible: (key: string) => boolean, positionOf: (key: string) => number): TakenRecords[] {
     const keys = [...this.partitions.keys()].filter((k) => eligible(k) && this.partitions.get(k)!.chunks.length > 0);
-    if (keys.length === 0) return [];
+    if (keys.length === 0) return youngArray();
     const start = this.cursor % keys.length;
     this.cursor = start + 1;
     const order = [...keys.slice(start), ...keys.slice(0, start)];
@@ -109,7 +122,7 @@ export class FetchBuffer {
         const got = this.takeFrom(entry, Math.min(share, remaining), position);
         if (got.records.length === 0 && got.nextPosition === position) continue;
         if (out === undefined) {
-          out = { key, records: got.records, nextPosition: got.nextPosition };
+          out = new Taken(key, got.records, got.nextPosition);
           taken.set(key, out);
         } else {
           for (const r of got.records) out.records.push(r);
@@ -118,11 +131,11 @@ export class FetchBuffer {
         remaining -= got.records.length;
       }
     }
-    return [...taken.values()];
+    return Array.from(taken.values());
   }
 
-  private takeFrom(entry: PartitionChunks, max: number, position: number): { records: DecodedRecord[]; nextPosition: number } {
-    const records: DecodedRecord[] = [];
+  private takeFrom(entry: PartitionChunks, max: number, position: number): Taken {
+    const records = youngArray<DecodedRecord>();
     let nextPosition = position;
     while (records.length < max && entry.chunks.length > 0) {
       const chunk = entry.chunks[0]!;
@@ -137,7 +150,7 @@ export class FetchBuffer {
         const batch = decodeBatch(chunk.bytes, at.pos);
         const batchEnd = batch.header.baseOffset + batch.header.lastOffsetDelta + 1;
         // Control batches (transaction markers) are never user records; their offsets are skipped.
-        chunk.decoded = batch.isControl ? [] : batch.records;
+        chunk.decoded = batch.isControl ? youngArray() : batch.records;
         chunk.nextRecord = 0;
         if (batchEnd > nextPosition && chunk.decoded.length === 0) nextPosition = batchEnd;
         continue;
@@ -156,6 +169,6 @@ export class FetchBuffer {
     if (entry.chunks.length === 0) {
       this.partitions.delete(entry.key);
     }
-    return { records, nextPosition };
+    return new Taken(entry.key, records, nextPosition);
   }
 }

@@ -20,7 +20,7 @@ import type { Cluster } from "../cluster.js";
 import { TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs } from "../retry.js";
 import { sessionRequest } from "../rpc.js";
-import { baseOffsetAt, iterateBatches, lastOffsetDeltaAt } from "@tributary/records";
+import { baseOffsetAt, iterateBatches, lastOffsetDeltaAt, youngArray } from "@tributary/records";
 import type { FetchBuffer } from "./fetch-buffer.js";
 import { FetchBackoff } from "./fetch-backoff.js";
 import { fetchErrorAction } from "./fetch-errors.js";
@@ -67,23 +67,66 @@ export function fetchRequestBytes(budget: FetchBudget): number {
   return maxBytes < Math.min(budget.maxPartitionFetchBytes, MIN_FETCH_BYTES) ? 0 : maxBytes;
 }
 
+// A Fetch is made per answer (at low rates, per record), so its objects are class instances and
+// youngArray()s, not literals: a literal's site that V8 saw survive a large prefetch would go on
+// allocating in the old generation (see @tributary/records young.ts).
+
 /** One Fetch call in flight. */
-interface Flight {
-  readonly id: number;
-  readonly nodeId: number;
-  readonly address: string;
-  readonly partitions: PartitionPosition[];
+class Flight {
   /** Each partition's positionEpoch when asked: an answer for an older position is dropped. */
-  readonly positionEpochs: Map<string, number>;
+  readonly positionEpochs = new Map<string, number>();
   /** Each partition's fetch offset as asked. */
-  readonly fetchOffsets: Map<string, number>;
-  readonly maxBytes: number;
-  settled: boolean;
-  overdueChecks: number;
+  readonly fetchOffsets = new Map<string, number>();
+  settled = false;
+  overdueChecks = 0;
   /** Date.now() at which the call counts as overdue (again). */
-  overdueAtMs: number;
+  overdueAtMs = Infinity;
   /** Date.now() at which the call has failed for want of an answer. */
-  deadlineAtMs: number;
+  deadlineAtMs = Infinity;
+
+  constructor(
+    readonly id: number,
+    readonly nodeId: number,
+    readonly address: string,
+    readonly partitions: PartitionPosition[],
+    readonly maxBytes: number,
+  ) {}
+}
+
+/**
+ * One partition of a Fetch request. Its int64 fields are numbers (fetch offsets are safe
+ * integers here), not decimal strings the encoder would parse back with Long.fromString.
+ */
+class PartitionFetch implements v1.FetchPartition {
+  readonly lastFetchedEpoch = -1;
+  readonly logStartOffset = -1;
+  constructor(
+    readonly partition: number,
+    readonly fetchOffset: number,
+    readonly partitionMaxBytes: number,
+    /** The epoch the client believes current (a deposed leader answers FENCED instead of serving). */
+    readonly currentLeaderEpoch: number,
+  ) {}
+}
+
+class TopicFetch implements v1.FetchTopic {
+  constructor(
+    readonly topic: string,
+    readonly partitions: v1.FetchPartition[],
+  ) {}
+}
+
+class ConsumerFetchRequest implements v1.FetchRequest {
+  readonly replicaId = -1;
+  readonly replicaEpoch = -1;
+  readonly isolationLevel = 0;
+  readonly rackId = "";
+  constructor(
+    readonly maxWaitMs: number,
+    readonly minBytes: number,
+    readonly maxBytes: number,
+    readonly topics: v1.FetchTopic[],
+  ) {}
 }
 
 const nodeKey = (nodeId: number): string => `node:${nodeId}`;
@@ -174,9 +217,9 @@ export class Fetcher {
         continue;
       }
       if (this.flightByNode.has(leader.nodeId)) continue;
-      const list = byNode.get(leader.nodeId);
-      if (list === undefined) byNode.set(leader.nodeId, [state]);
-      else list.push(state);
+      let list = byNode.get(leader.nodeId);
+      if (list === undefined) byNode.set(leader.nodeId, (list = youngArray()));
+      list.push(state);
     }
     if (unknownLeader) this.refreshThenWake();
     for (const [nodeId, partitions] of byNode) this.fetchFrom(nodeId, partitions);
@@ -210,19 +253,7 @@ export class Fetcher {
     });
     if (maxBytes === 0) return; // poll() frees space and wakes the fetcher
     const partitionMaxBytes = Math.min(this.options.maxPartitionFetchBytes, maxBytes);
-    const flight: Flight = {
-      id: this.nextFlightId++,
-      nodeId,
-      address: node.address,
-      partitions,
-      positionEpochs: new Map(),
-      fetchOffsets: new Map(),
-      maxBytes,
-      settled: false,
-      overdueChecks: 0,
-      overdueAtMs: Infinity,
-      deadlineAtMs: Infinity,
-    };
+    const flight = new Flight(this.nextFlightId++, nodeId, node.address, partitions, maxBytes);
     const byTopic = new Map<string, v1.FetchPartition[]>();
     for (const state of partitions) {
       const fetchOffset = state.fetchOffset!;
@@ -232,22 +263,13 @@ export class Fetcher {
       // The epoch the client believes current: a broker that has since lost (or not yet won)
       // the leadership answers FENCED / UNKNOWN_LEADER_EPOCH instead of serving its log.
       const currentLeaderEpoch = this.cluster.metadata.partition(state.topic, state.partition)?.leaderEpoch ?? -1;
-      const list = byTopic.get(state.topic) ?? [];
-      // int64 fields as numbers (fetch offsets are safe integers here), not decimal strings the
-      // encoder would parse back with Long.fromString on every fetch.
-      list.push({ partition: state.partition, fetchOffset, partitionMaxBytes, currentLeaderEpoch, lastFetchedEpoch: -1, logStartOffset: -1 });
-      byTopic.set(state.topic, list);
+      let list = byTopic.get(state.topic);
+      if (list === undefined) byTopic.set(state.topic, (list = youngArray()));
+      list.push(new PartitionFetch(state.partition, fetchOffset, partitionMaxBytes, currentLeaderEpoch));
     }
-    const request: v1.FetchRequest = {
-      replicaId: -1,
-      replicaEpoch: -1,
-      maxWaitMs: this.options.fetchMaxWaitMs,
-      minBytes: this.options.fetchMinBytes,
-      maxBytes,
-      topics: [...byTopic].map(([topic, ps]) => ({ topic, partitions: ps })),
-      isolationLevel: 0,
-      rackId: "",
-    };
+    const topics = youngArray<v1.FetchTopic>();
+    for (const [topic, topicPartitions] of byTopic) topics.push(new TopicFetch(topic, topicPartitions));
+    const request = new ConsumerFetchRequest(this.options.fetchMaxWaitMs, this.options.fetchMinBytes, maxBytes, topics);
     this.flights.set(flight.id, flight);
     this.flightByNode.set(nodeId, flight);
     this.reservedBytes += maxBytes;

@@ -4,7 +4,7 @@
 //
 // Memory: every record is charged its estimated bytes when appended and released when its
 // batch completes; `bufferMemoryBytes` caps the total (the producer makes send() wait).
-import type { RecordInput } from "@tributary/records";
+import { type RecordInput, youngArray } from "@tributary/records";
 import { BATCH_OVERHEAD_BYTES, type CompletionSink, ProducerBatch } from "./batch.js";
 import { BatchBufferPool, poolSizeFor } from "./buffer-pool.js";
 
@@ -209,7 +209,7 @@ export class RecordAccumulator {
         batch.inFlight = true;
         bytes += batch.encoded?.length ?? size;
         if (list === undefined) {
-          list = [];
+          list = youngArray(); // made per request: see @tributary/records young.ts
           byNode.set(leader, list);
         }
         list.push(batch);

@@ -4,7 +4,11 @@
 // batch's one acknowledgement: no per-record timers, and no per-record objects kept while the
 // batch waits: a record's bytes are in the builder, its completion is a slot in a run of
 // consecutive records that share a sink and a timestamp (one run per sendBatch() chunk).
-import { type CompressionType, RecordBatchBuilder, type RecordInput } from "@tributary/records";
+//
+// Objects and arrays made per record or per batch are class instances and youngArray()s, never
+// literals: V8 would learn to allocate a literal's objects in the old generation while a deep
+// pipeline keeps batches waiting, and then keep doing so (see @tributary/records young.ts).
+import { type CompressionType, RecordBatchBuilder, type RecordInput, youngArray, youngArrayOfLength } from "@tributary/records";
 import type { BatchBufferPool } from "./buffer-pool.js";
 import type { RecordMetadata } from "./types.js";
 
@@ -31,6 +35,16 @@ export const BATCH_OVERHEAD_BYTES = 61;
 
 const NO_OFFSET = -1n;
 
+/** What a send() resolves with (a class: see the note at the top). */
+class SentRecordMetadata implements RecordMetadata {
+  constructor(
+    public topic: string,
+    public partition: number,
+    public offset: bigint,
+    public timestamp: number,
+  ) {}
+}
+
 export class ProducerBatch {
   /** Until the first drain; then `encoded` holds the bytes. */
   private builder: RecordBatchBuilder | undefined;
@@ -38,10 +52,10 @@ export class ProducerBatch {
   // Runs of records: run r covers records [runStarts[r], runStarts[r+1]) of this batch, which
   // complete to runSinks[r] at indexes runFirstSinkIndexes[r] + 0, 1, ... and were created at
   // runTimestampsMs[r].
-  private readonly runStarts: number[] = [];
-  private readonly runSinks: CompletionSink[] = [];
-  private readonly runFirstSinkIndexes: number[] = [];
-  private readonly runTimestampsMs: number[] = [];
+  private readonly runStarts = youngArray<number>();
+  private readonly runSinks = youngArray<CompletionSink>();
+  private readonly runFirstSinkIndexes = youngArray<number>();
+  private readonly runTimestampsMs = youngArray<number>();
   /** Bytes charged to the buffer for this batch (released when it completes). */
   estimatedBytes = BATCH_OVERHEAD_BYTES;
   /** No more records go in once it is full or drained. */
@@ -163,7 +177,7 @@ export class ProducerBatch {
       }
       let offset = runBaseOffset < 0 ? NO_OFFSET : BigInt(runBaseOffset);
       for (let i = 0; i < end - start; i++) {
-        sink.complete(firstSinkIndex + i, { topic: this.topic, partition: this.partition, offset, timestamp }, null);
+        sink.complete(firstSinkIndex + i, new SentRecordMetadata(this.topic, this.partition, offset, timestamp), null);
         if (runBaseOffset >= 0) offset += 1n; // a bigint add costs less than BigInt(number)
       }
     }
@@ -258,15 +272,16 @@ export class ResultDelivery {
 export class BatchSink implements CompletionSink {
   private readonly count: number;
   /** Metadata given one record at a time through complete() (not the producer's own path). */
-  private readonly singles: Array<{ index: number; metadata: RecordMetadata }> = [];
+  private readonly singleIndexes = youngArray<number>();
+  private readonly singleMetadata = youngArray<RecordMetadata>();
   private remaining: number;
   private firstError: Error | null = null;
-  private readonly runFirstIndexes: number[] = [];
-  private readonly runCounts: number[] = [];
-  private readonly runTopics: string[] = [];
-  private readonly runPartitions: number[] = [];
-  private readonly runBaseOffsets: number[] = [];
-  private readonly runTimestamps: number[] = [];
+  private readonly runFirstIndexes = youngArray<number>();
+  private readonly runCounts = youngArray<number>();
+  private readonly runTopics = youngArray<string>();
+  private readonly runPartitions = youngArray<number>();
+  private readonly runBaseOffsets = youngArray<number>();
+  private readonly runTimestamps = youngArray<number>();
 
   constructor(
     count: number,
@@ -281,7 +296,10 @@ export class BatchSink implements CompletionSink {
 
   complete(index: number, metadata: RecordMetadata | null, error: Error | null): void {
     if (error !== null) this.firstError ??= error;
-    else if (metadata !== null) this.singles.push({ index, metadata });
+    else if (metadata !== null) {
+      this.singleIndexes.push(index);
+      this.singleMetadata.push(metadata);
+    }
     this.settled(1);
   }
 
@@ -297,9 +315,9 @@ export class BatchSink implements CompletionSink {
 
   /** Fills in the acknowledged runs' metadata and resolves. */
   deliver(): void {
-    const results = new Array<RecordMetadata>(this.count);
+    const results = youngArrayOfLength<RecordMetadata>(this.count);
     for (let r = 0; r < this.runCounts.length; r++) this.fillRun(results, r);
-    for (const single of this.singles) results[single.index] = single.metadata;
+    for (let i = 0; i < this.singleIndexes.length; i++) results[this.singleIndexes[i]!] = this.singleMetadata[i]!;
     this.resolve(results);
   }
 
@@ -321,7 +339,7 @@ export class BatchSink implements CompletionSink {
     const count = this.runCounts[r]!;
     let offset = baseOffset < 0 ? NO_OFFSET : BigInt(baseOffset);
     for (let i = 0; i < count; i++) {
-      results[first + i] = { topic, partition, offset, timestamp };
+      results[first + i] = new SentRecordMetadata(topic, partition, offset, timestamp);
       if (baseOffset >= 0) offset += 1n; // a bigint add costs less than BigInt(number)
     }
   }

@@ -24,6 +24,33 @@ export interface ProduceRequestParts {
   topics: readonly ProduceTopicParts[];
 }
 
+// The sender makes these per request, so as class instances rather than literals: V8 would go on
+// allocating a literal's objects in the old generation after a deep pipeline kept many alive
+// (see @tributary/records young.ts), and these point at the batches' bytes.
+
+export class ProducePartitionBody implements ProducePartitionParts {
+  constructor(
+    readonly partition: number,
+    readonly batches: readonly Buffer[],
+  ) {}
+}
+
+export class ProduceTopicBody implements ProduceTopicParts {
+  constructor(
+    readonly name: string,
+    readonly partitions: readonly ProducePartitionParts[],
+  ) {}
+}
+
+export class ProduceRequestBody implements ProduceRequestParts {
+  readonly transactionalId = "";
+  constructor(
+    readonly acks: number,
+    readonly timeoutMs: number,
+    readonly topics: readonly ProduceTopicParts[],
+  ) {}
+}
+
 function checkInt32(name: string, value: number): void {
   if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) throw new RangeError(`${name} ${value} is not an int32`);
 }

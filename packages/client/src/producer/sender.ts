@@ -4,6 +4,7 @@
 // setImmediate wake-up drive it; nothing here is per record.
 import type { SessionFrameSpec, v1 } from "@tributary/protocol";
 import { EarliestTimer, int64ToNumber } from "@tributary/protocol";
+import { youngArray } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { TimeoutError, TributaryError, asTributaryError, errorFor, responseErrorOf } from "../errors.js";
 import { backoffDelayMs, retrying } from "../retry.js";
@@ -13,7 +14,7 @@ import type { ProducerBatch } from "./batch.js";
 import { type IdempotenceState } from "./idempotence.js";
 import type { ResolvedProducerOptions } from "./types.js";
 import { partitionKey } from "./accumulator.js";
-import { encodeProduceRequest, type ProduceRequestParts } from "./produce-request-codec.js";
+import { ProducePartitionBody, ProduceRequestBody, ProduceTopicBody, encodeProduceRequest } from "./produce-request-codec.js";
 
 export interface SenderHooks {
   /** A batch is settled for good: give its memory back and wake blocked sends. */
@@ -248,20 +249,19 @@ export class Sender {
     for (const batch of batches) {
       let partitions = topics.get(batch.topic);
       if (partitions === undefined) topics.set(batch.topic, (partitions = new Map()));
-      const list = partitions.get(batch.partition);
-      if (list === undefined) partitions.set(batch.partition, [batch]);
-      else list.push(batch);
+      let list = partitions.get(batch.partition);
+      if (list === undefined) partitions.set(batch.partition, (list = youngArray()));
+      list.push(batch);
       if (this.idempotence !== undefined) this.idempotence.onSent(partitionKey(batch.topic, batch.partition), batch);
     }
-    const request: ProduceRequestParts = {
-      acks: this.options.acks,
-      timeoutMs: this.options.requestTimeoutMs,
-      transactionalId: "",
-      topics: [...topics].map(([name, partitions]) => ({
-        name,
-        partitions: [...partitions].map(([partition, list]) => ({ partition, batches: list.map((b) => b.encoded!) })),
-      })),
-    };
+    // Class instances and youngArray()s, not literals (see ProduceRequestBody).
+    const topicBodies = youngArray<ProduceTopicBody>();
+    for (const [name, byPartition] of topics) {
+      const partitionBodies = youngArray<ProducePartitionBody>();
+      for (const [partition, list] of byPartition) partitionBodies.push(new ProducePartitionBody(partition, list.map((b) => b.encoded!)));
+      topicBodies.push(new ProduceTopicBody(name, partitionBodies));
+    }
+    const request = new ProduceRequestBody(this.options.acks, this.options.requestTimeoutMs, topicBodies);
     this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
     const stubs = this.cluster.stubs(node.address);
     // Until the frame is built, a batch's pooled buffer must not be reused (ProducerBatch.recycle).
