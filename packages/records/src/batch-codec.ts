@@ -28,7 +28,8 @@ import {
 } from "./compression.js";
 import { RecordsError } from "./errors.js";
 import { readInt64BE, writeInt64BE } from "./int64.js";
-import { type DecodedRecord, type RecordInput, readRecords, sizeRecords, writeRecords } from "./record-codec.js";
+import { type DecodedRecord, type RecordInput, RecordCursor, sizeRecords, writeRecords } from "./record-codec.js";
+import { youngArray } from "./young.js";
 import { BoundedReader } from "./varint.js";
 
 /** Kafka's RecordBatch.NO_TIMESTAMP: the timestamp of a batch with no records. */
@@ -221,6 +222,32 @@ function readCheckedHeader(buf: Buffer, pos: number, sizeBytes: number): BatchHe
  * record. Throws a RecordsError (see its `kind`) on bad bytes; never reads outside the batch.
  */
 export function decodeBatch(buf: Buffer, pos = 0, opts: DecodeBatchOptions = {}): DecodedBatch {
+  const opened = openBatch(buf, pos, opts);
+  const records = youngArray<DecodedRecord>();
+  for (let record = opened.records.next(); record !== undefined; record = opened.records.next()) records.push(record);
+  return {
+    header: opened.header,
+    records,
+    compression: opened.compression,
+    timestampType: opened.timestampType,
+    isTransactional: opened.isTransactional,
+    isControl: opened.isControl,
+    deleteHorizonMs: opened.deleteHorizonMs,
+  };
+}
+
+/** A checked batch whose records are decoded as they are asked for (see openBatch). */
+export interface OpenedBatch extends Omit<DecodedBatch, "records"> {
+  records: RecordCursor;
+}
+
+/**
+ * What decodeBatch does, except the records: length, magic and CRC are checked and the records
+ * decompressed now, and they are decoded one at a time by `records.next()` (a consumer's way:
+ * it takes a poll's worth at a time). Throws the RecordsErrors decodeBatch would, each when
+ * it is reached.
+ */
+export function openBatch(buf: Buffer, pos = 0, opts: DecodeBatchOptions = {}): OpenedBatch {
   const checked = checkBatch(buf, pos, opts.maxBatchBytes);
   if (!checked.ok) throw new RecordsError(checked.problem.kind, checked.problem.message);
   const header = readCheckedHeader(buf, pos, checked.sizeBytes);
@@ -235,7 +262,7 @@ export function decodeBatch(buf: Buffer, pos = 0, opts: DecodeBatchOptions = {})
     const plain = decompress(compression, compressed, opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
     reader = new BoundedReader(plain, 0, plain.length);
   }
-  const records = readRecords(reader, header.recordCount, {
+  const records = new RecordCursor(reader, header.recordCount, {
     baseOffset: header.baseOffset,
     baseTimestampMs: header.baseTimestamp,
     logAppendTimeMs: logAppend ? header.maxTimestamp : null,

@@ -9,6 +9,8 @@
 //   decodeBatch(buf, pos?, opts?)        checks length, magic, CRC; decompresses; decodes records
 //                                        (key/value are views into the bytes: copy to keep them);
 //                                        throws RecordsError with a `kind` on bad bytes
+//   openBatch(buf, pos?, opts?)          the same checks, records decoded one at a time by
+//                                        .records.next() (what the consumer takes per poll)
 //   iterateBatches(buf)                  whole batches by length field; stops at a partial tail
 //   checkBatch, readBatchHeader, setBaseOffset, setPartitionLeaderEpoch, setMaxTimestamp, ...
 //                                        the header-only operations the broker and log engine use
@@ -56,14 +58,16 @@ export {
   readVarlong,
   BoundedReader,
 } from "./varint.js";
-export type { RecordHeader, RecordInput, DecodedRecord } from "./record-codec.js";
+export type { RecordHeader, RecordInput, DecodedRecord, RecordCursor } from "./record-codec.js";
 export {
   encodeBatch,
   decodeBatch,
+  openBatch,
   iterateBatches,
   NO_TIMESTAMP,
   type EncodeBatchOptions,
   type DecodedBatch,
+  type OpenedBatch,
   type DecodeBatchOptions,
   type TimestampType,
 } from "./batch-codec.js";

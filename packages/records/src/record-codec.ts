@@ -191,15 +191,38 @@ export interface RecordContext {
 
 /**
  * Decodes `count` records from `reader` (positioned at the first record, bounded by the end of
- * the records section). Throws a RecordsError on any inconsistency, including leftover bytes.
+ * the records section) one at a time: a consumer takes a few hundred records per poll from
+ * batches of thousands, and records decoded only when taken die young instead of waiting,
+ * decoded, for later polls. Any inconsistency throws a RecordsError when the cursor reaches it
+ * (a count the bytes cannot hold: at once; leftover bytes: with the last record).
  */
-export function readRecords(reader: BoundedReader, count: number, context: RecordContext): DecodedRecord[] {
-  if (count < 0 || count > reader.remaining() / MIN_RECORD_BYTES) {
-    throw new RecordsError("bad-count", `batch claims ${count} records but has only ${reader.remaining()} bytes of them`);
+export class RecordCursor {
+  private index = 0;
+  private readonly sectionEnd: number;
+
+  constructor(
+    private readonly reader: BoundedReader,
+    readonly count: number,
+    private readonly context: RecordContext,
+  ) {
+    if (count < 0 || count > reader.remaining() / MIN_RECORD_BYTES) {
+      throw new RecordsError("bad-count", `batch claims ${count} records but has only ${reader.remaining()} bytes of them`);
+    }
+    this.sectionEnd = reader.end;
+    if (count === 0) this.checkNothingLeft();
   }
-  const records = youngArray<DecodedRecord>();
-  const sectionEnd = reader.end;
-  for (let i = 0; i < count; i++) {
+
+  /** Records not yet decoded. */
+  get remaining(): number {
+    return this.count - this.index;
+  }
+
+  /** The next record, or undefined after the last. */
+  next(): DecodedRecord | undefined {
+    if (this.index >= this.count) return undefined;
+    const i = this.index++;
+    const reader = this.reader;
+    const sectionEnd = this.sectionEnd;
     const start = reader.pos;
     const length = reader.readVarint();
     if (length < MIN_RECORD_BYTES - 1 || length > sectionEnd - reader.pos) {
@@ -207,16 +230,20 @@ export function readRecords(reader: BoundedReader, count: number, context: Recor
     }
     const recordEnd = reader.pos + length;
     reader.end = recordEnd;
-    records.push(readRecordBody(reader, context, i));
+    const record = readRecordBody(reader, this.context, i);
     if (reader.pos !== recordEnd) {
       throw new RecordsError("bad-record", `record ${i} at byte ${start} says ${length} bytes but its fields take ${reader.pos - (recordEnd - length)}`);
     }
     reader.end = sectionEnd;
+    if (this.index === this.count) this.checkNothingLeft();
+    return record;
   }
-  if (reader.pos !== sectionEnd) {
-    throw new RecordsError("bad-record", `${sectionEnd - reader.pos} bytes remain after the batch's ${count} records`);
+
+  private checkNothingLeft(): void {
+    if (this.reader.pos !== this.sectionEnd) {
+      throw new RecordsError("bad-record", `${this.sectionEnd - this.reader.pos} bytes remain after the batch's ${this.count} records`);
+    }
   }
-  return records;
 }
 
 function readRecordBody(reader: BoundedReader, context: RecordContext, index: number): DecodedRecord {

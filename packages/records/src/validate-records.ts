@@ -73,7 +73,7 @@ export function validateBatchRecords(buf: Buffer, pos = 0, options: ValidateReco
 
 /**
  * Walks `recordCount` records in `buf[start, end)` (the records section, or a decompressed copy of
- * it), checking what record-codec's readRecords checks: each record's fields fit its length
+ * it), checking what record-codec's RecordCursor checks: each record's fields fit its length
  * exactly, every length is in range, and the records fill the section exactly. `baseTimestampMs`
  * null skips the timestamp sum check (log-append time).
  *

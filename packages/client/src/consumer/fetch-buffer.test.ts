@@ -1,4 +1,4 @@
-import { encodeBatch } from "@tributary/records";
+import { BATCH_HEADER_BYTES, encodeBatch, writeBatchCrc } from "@tributary/records";
 import { describe, expect, it } from "vitest";
 import { FetchBuffer } from "./fetch-buffer.js";
 
@@ -78,5 +78,34 @@ describe("FetchBuffer", () => {
     const taken = buffer.drain(100, all, () => 0);
     expect(taken[0]!.records.map((r) => r.value!.toString())).toEqual(["v0", "v1"]);
     expect(taken[0]!.nextPosition).toBe(2);
+  });
+
+  it("returns what it took before a corrupt batch, then raises the error once and goes on after that batch", () => {
+    const buffer = new FetchBuffer();
+    const good = batches(0, 4, 2);
+    const bad = batches(4, 2, 2);
+    bad[bad.length - 1] ^= 0xff; // the CRC no longer matches
+    buffer.add("a", Buffer.concat([good, bad, batches(6, 2, 2)]));
+    const first = buffer.drain(100, all, () => 0);
+    expect(first[0]!.records.map((r) => r.offset)).toEqual([0, 1, 2, 3]);
+    expect(first[0]!.nextPosition).toBe(4);
+    expect(() => buffer.drain(100, all, () => 4)).toThrow(/CRC/);
+    expect(buffer.drain(100, all, () => 4)[0]!.records.map((r) => r.offset)).toEqual([6, 7]);
+  });
+
+  it("decodes records only as they are taken: a bad record is met when reached, after the good ones", () => {
+    const buffer = new FetchBuffer();
+    const batch = batches(0, 3, 3);
+    // The third record's length varint (at the start of its bytes) claims more than is left;
+    // the CRC is rewritten, so only record decoding can notice.
+    const firstRecord = BATCH_HEADER_BYTES;
+    const recordBytes = (batch.length - firstRecord) / 3;
+    batch[firstRecord + 2 * recordBytes] = 0x7e;
+    writeBatchCrc(batch, 0);
+    buffer.add("a", batch);
+    expect(buffer.drain(1, all, () => 0)[0]!.records.map((r) => r.offset)).toEqual([0]);
+    expect(buffer.drain(1, all, () => 1)[0]!.records.map((r) => r.offset)).toEqual([1]);
+    expect(() => buffer.drain(1, all, () => 2)).toThrow(/record 2/);
+    expect(buffer.drain(1, all, () => 2)).toEqual([]);
   });
 });

@@ -1,13 +1,12 @@
 // Fetched-but-not-yet-returned data, per partition, bounded in bytes, drained fairly.
 //
-// A chunk is the records bytes of one partition from one Fetch answer, kept raw and decoded a
-// batch at a time as poll() takes records, so memory is the fetched bytes (counted until the
-// chunk is used up) plus one decoded batch per partition. drain() goes round the partitions
-// with data in turn, starting one further each call, taking at most a fair share from each,
-// so a partition with a deep backlog never starves the others. Within a partition, records
-// come out in offset order, skipping any below the partition's position (a batch may begin
+// A chunk is the records bytes of one partition from one Fetch answer, kept raw, its records
+// decoded one at a time as poll() takes them (openBatch), so memory is the fetched bytes
+// (counted until the chunk is used up). drain() goes round the partitions with data in turn,
+// starting one further each call, taking at most a fair share from each, so a partition with
+// a deep backlog never starves the others. Within a partition, records come out in offset order, skipping any below the partition's position (a batch may begin
 // before the offset that was asked for). Pure: no I/O, no clock.
-import { type DecodedRecord, baseOffsetAt, decodeBatch, iterateBatches, lastOffsetDeltaAt, youngArray } from "@tributary/records";
+import { type DecodedRecord, type RecordCursor, baseOffsetAt, iterateBatches, lastOffsetDeltaAt, openBatch, youngArray } from "@tributary/records";
 
 export interface BufferedRecord {
   key: string;
@@ -19,8 +18,8 @@ export interface BufferedRecord {
 
 class Chunk {
   nextBatch = 0;
-  decoded = youngArray<DecodedRecord>();
-  nextRecord = 0;
+  /** The records of the batch being taken from, decoded as they are taken. */
+  records: RecordCursor | undefined = undefined;
   constructor(
     readonly bytes: Buffer,
     /** Byte positions of the whole batches in `bytes`. */
@@ -52,6 +51,8 @@ export interface TakenRecords {
 export class FetchBuffer {
   private readonly partitions = new Map<string, PartitionChunks>();
   private totalBytes = 0;
+  /** A decoding error to raise once the records taken before it are returned (see takenBeforeError). */
+  private decodeError: unknown = undefined;
   /** Rotates the starting partition of drain(). */
   private cursor = 0;
 
@@ -99,9 +100,15 @@ export class FetchBuffer {
   /**
    * Takes up to `maxRecords` records, round-robin over partitions that `eligible` allows
    * (assigned and not paused), each record at or after `positionOf(key)`. Decoding errors
-   * (a bad CRC) are thrown: the caller decides (Kafka raises them to the user).
+   * (a bad CRC) are thrown, after the records taken before them are returned: the caller
+   * decides (Kafka raises them to the user).
    */
   drain(maxRecords: number, eligible: (key: string) => boolean, positionOf: (key: string) => number): TakenRecords[] {
+    if (this.decodeError !== undefined) {
+      const error = this.decodeError;
+      this.decodeError = undefined;
+      throw error;
+    }
     const keys = [...this.partitions.keys()].filter((k) => eligible(k) && this.partitions.get(k)!.chunks.length > 0);
     if (keys.length === 0) return youngArray();
     const start = this.cursor % keys.length;
@@ -120,18 +127,34 @@ export class FetchBuffer {
         let out = taken.get(key);
         const position = out?.nextPosition ?? positionOf(key);
         const got = this.takeFrom(entry, Math.min(share, remaining), position);
-        if (got.records.length === 0 && got.nextPosition === position) continue;
-        if (out === undefined) {
-          out = new Taken(key, got.records, got.nextPosition);
-          taken.set(key, out);
-        } else {
-          for (const r of got.records) out.records.push(r);
-          out.nextPosition = got.nextPosition;
+        if (got.records.length > 0 || got.nextPosition !== position) {
+          if (out === undefined) {
+            out = new Taken(key, got.records, got.nextPosition);
+            taken.set(key, out);
+          } else {
+            for (const r of got.records) out.records.push(r);
+            out.nextPosition = got.nextPosition;
+          }
+          remaining -= got.records.length;
         }
-        remaining -= got.records.length;
+        if (this.decodeError !== undefined) return this.takenBeforeError(taken);
       }
     }
     return Array.from(taken.values());
+  }
+
+  /**
+   * A batch failed to decode after other records were taken in this drain: those are returned
+   * (their positions move on) and the error is thrown by the next drain(); with nothing taken
+   * it is thrown now. Either way the rest of the bad batch is skipped.
+   */
+  private takenBeforeError(taken: Map<string, TakenRecords>): TakenRecords[] {
+    let count = 0;
+    for (const t of taken.values()) count += t.records.length;
+    if (count > 0) return Array.from(taken.values());
+    const error = this.decodeError;
+    this.decodeError = undefined;
+    throw error;
   }
 
   private takeFrom(entry: PartitionChunks, max: number, position: number): Taken {
@@ -139,7 +162,8 @@ export class FetchBuffer {
     let nextPosition = position;
     while (records.length < max && entry.chunks.length > 0) {
       const chunk = entry.chunks[0]!;
-      if (chunk.nextRecord >= chunk.decoded.length) {
+      const cursor = chunk.records;
+      if (cursor === undefined || cursor.remaining === 0) {
         if (chunk.nextBatch >= chunk.batches.length) {
           entry.chunks.shift();
           entry.bytes -= chunk.bytes.length;
@@ -147,19 +171,32 @@ export class FetchBuffer {
           continue;
         }
         const at = chunk.batches[chunk.nextBatch++]!;
-        const batch = decodeBatch(chunk.bytes, at.pos);
+        chunk.records = undefined; // a batch that fails to open is skipped after its error is raised
+        let batch;
+        try {
+          batch = openBatch(chunk.bytes, at.pos);
+        } catch (error) {
+          this.decodeError = error;
+          break;
+        }
         const batchEnd = batch.header.baseOffset + batch.header.lastOffsetDelta + 1;
         // Control batches (transaction markers) are never user records; their offsets are skipped.
-        chunk.decoded = batch.isControl ? youngArray() : batch.records;
-        chunk.nextRecord = 0;
-        if (batchEnd > nextPosition && chunk.decoded.length === 0) nextPosition = batchEnd;
+        if (!batch.isControl) chunk.records = batch.records;
+        if (batchEnd > nextPosition && (chunk.records === undefined || chunk.records.remaining === 0)) nextPosition = batchEnd;
         continue;
       }
-      const record = chunk.decoded[chunk.nextRecord++]!;
+      let record;
+      try {
+        record = cursor.next()!;
+      } catch (error) {
+        chunk.records = undefined; // the rest of a batch that fails to decode is skipped after its error
+        this.decodeError = error;
+        break;
+      }
       if (record.offset < nextPosition) continue;
       records.push(record);
       nextPosition = record.offset + 1;
-      if (chunk.nextRecord >= chunk.decoded.length) {
+      if (cursor.remaining === 0) {
         // The batch is used up: the position moves past its end (offsets removed by compaction).
         const at = chunk.batches[chunk.nextBatch - 1]!;
         const end = baseOffsetAt(chunk.bytes, at.pos) + lastOffsetDeltaAt(chunk.bytes, at.pos) + 1;
