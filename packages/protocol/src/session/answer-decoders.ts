@@ -23,9 +23,10 @@ import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceR
 import type { ProduceTopicResponse__Output } from "../generated/tributary/v1/ProduceTopicResponse.js";
 import { WireReader, wireTypeOf } from "../wire-reader.js";
 
-// Fields are matched on their whole tag (field number and wire type, e.g. 0x12 is field 2,
-// length-delimited); anything else, including a known field with the wrong wire type, is
-// skipped by its wire type.
+// Each message is a class holding its defaults and reading its own fields (readField), matched
+// on their whole tag (field number and wire type, e.g. 0x12 is field 2, length-delimited); one
+// loop (readMessage) skips anything else by its wire type, including a known field with the
+// wrong wire type.
 
 const EMPTY_BYTES = Buffer.alloc(0);
 
@@ -39,180 +40,111 @@ function errorCodeName(value: number): ErrorCode__Output {
 
 /** Decodes a ProduceResponse; throws ProtocolDecodeError on bytes that are not one. */
 export function decodeProduceResponse(bytes: Buffer): ProduceResponse__Output {
-  return decodeMessage(bytes, "ProduceResponse", (reader) => {
-    const answer = new ProduceAnswer();
-    while (!reader.atEnd) {
-      const tag = reader.tag();
-      if (tag === 0x0a) answer.topics.push(readProduceTopic(reader.message()));
-      else if (tag === 0x10) answer.throttleTimeMs = reader.int32();
-      else reader.skip(wireTypeOf(tag));
-    }
-    return answer;
-  });
+  return decodeWhole(bytes, "ProduceResponse", new ProduceAnswer());
 }
 
 /** Decodes a FetchResponse; throws ProtocolDecodeError on bytes that are not one. */
 export function decodeFetchResponse(bytes: Buffer): FetchResponse__Output {
-  return decodeMessage(bytes, "FetchResponse", (reader) => {
-    const answer = new FetchAnswer();
-    while (!reader.atEnd) {
-      const tag = reader.tag();
-      if (tag === 0x0a) answer.topics.push(readFetchTopic(reader.message()));
-      else if (tag === 0x10) answer.throttleTimeMs = reader.int32();
-      else if (tag === 0x1a) answer.error = readError(reader.message());
-      else reader.skip(wireTypeOf(tag));
-    }
-    return answer;
-  });
+  return decodeWhole(bytes, "FetchResponse", new FetchAnswer());
 }
 
-function decodeMessage<T>(bytes: Buffer, typeName: string, read: (reader: WireReader) => T): T {
+function decodeWhole<T extends MessageReader>(bytes: Buffer, typeName: string, message: T): T {
   try {
-    return read(new WireReader(bytes, 0, bytes.length));
+    return readMessage(new WireReader(bytes, 0, bytes.length), message);
   } catch (error) {
     if (error instanceof ProtocolDecodeError) throw new ProtocolDecodeError(`cannot decode ${typeName}: ${error.message}`);
     throw error;
   }
 }
 
-function readProduceTopic(reader: WireReader): ProduceTopicResponse__Output {
-  const topic = new ProduceTopicAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x0a) topic.name = reader.string();
-    else if (tag === 0x12) topic.partitions.push(readProducePartition(reader.message()));
-    else reader.skip(wireTypeOf(tag));
-  }
-  return topic;
+/** A decoded message that reads its own fields: false for a tag it does not know. */
+interface MessageReader {
+  readField(tag: number, reader: WireReader): boolean;
 }
 
-function readProducePartition(reader: WireReader): ProducePartitionResponse__Output {
-  const partition = new ProducePartitionAnswer();
+/** Reads every field of the message `reader` spans into `message`, skipping unknown ones. */
+function readMessage<T extends MessageReader>(reader: WireReader, message: T): T {
   while (!reader.atEnd) {
     const tag = reader.tag();
-    switch (tag) {
-      case 0x08: partition.partition = reader.int32(); break;
-      case 0x12: partition.error = readError(reader.message()); break;
-      case 0x18: partition.baseOffset = reader.int64String(); break;
-      case 0x20: partition.logAppendTimeMs = reader.int64String(); break;
-      case 0x28: partition.logStartOffset = reader.int64String(); break;
-      case 0x32: partition.currentLeader = readLeaderHint(reader.message()); break;
-      default: reader.skip(wireTypeOf(tag));
-    }
+    if (!message.readField(tag, reader)) reader.skip(wireTypeOf(tag));
   }
-  return partition;
-}
-
-function readFetchTopic(reader: WireReader): FetchTopicResponse__Output {
-  const topic = new FetchTopicAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x0a) topic.topic = reader.string();
-    else if (tag === 0x12) topic.partitions.push(readFetchPartition(reader.message()));
-    else reader.skip(wireTypeOf(tag));
-  }
-  return topic;
-}
-
-function readFetchPartition(reader: WireReader): FetchPartitionResponse__Output {
-  const partition = new FetchPartitionAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    switch (tag) {
-      case 0x08: partition.partition = reader.int32(); break;
-      case 0x12: partition.error = readError(reader.message()); break;
-      case 0x18: partition.highWatermark = reader.int64String(); break;
-      case 0x20: partition.lastStableOffset = reader.int64String(); break;
-      case 0x28: partition.logStartOffset = reader.int64String(); break;
-      case 0x30: partition.logEndOffset = reader.int64String(); break;
-      case 0x3a: partition.divergingEpoch = readEpochEndOffset(reader.message()); break;
-      case 0x42: partition.currentLeader = readLeaderHint(reader.message()); break;
-      case 0x4a: partition.records = reader.bytes(); break;
-      default: reader.skip(wireTypeOf(tag));
-    }
-  }
-  return partition;
-}
-
-function readError(reader: WireReader): Error__Output {
-  const error = new ErrorAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x08) error.code = errorCodeName(reader.int32());
-    else if (tag === 0x12) error.message = reader.string();
-    else reader.skip(wireTypeOf(tag));
-  }
-  return error;
-}
-
-function readEpochEndOffset(reader: WireReader): EpochEndOffset__Output {
-  const value = new EpochEndOffsetAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x08) value.epoch = reader.int32();
-    else if (tag === 0x10) value.endOffset = reader.int64String();
-    else reader.skip(wireTypeOf(tag));
-  }
-  return value;
-}
-
-function readLeaderHint(reader: WireReader): LeaderHint__Output {
-  const hint = new LeaderHintAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x08) hint.nodeId = reader.int32();
-    else if (tag === 0x12) hint.endpoint = readEndpoint(reader.message());
-    else if (tag === 0x18) hint.leaderEpoch = reader.int32();
-    else reader.skip(wireTypeOf(tag));
-  }
-  return hint;
-}
-
-function readEndpoint(reader: WireReader): Endpoint__Output {
-  const endpoint = new EndpointAnswer();
-  while (!reader.atEnd) {
-    const tag = reader.tag();
-    if (tag === 0x0a) endpoint.host = reader.string();
-    else if (tag === 0x10) endpoint.port = reader.int32();
-    else if (tag === 0x1a) endpoint.listenerName = reader.string();
-    else reader.skip(wireTypeOf(tag));
-  }
-  return endpoint;
+  return message;
 }
 
 // The decoded messages, with the defaults the generated decoder fills in.
 
-class ProduceAnswer implements ProduceResponse__Output {
+class ProduceAnswer implements ProduceResponse__Output, MessageReader {
   topics = youngArray<ProduceTopicResponse__Output>();
   throttleTimeMs = 0;
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x0a) this.topics.push(readMessage(reader.message(), new ProduceTopicAnswer()));
+    else if (tag === 0x10) this.throttleTimeMs = reader.int32();
+    else return false;
+    return true;
+  }
 }
 
-class ProduceTopicAnswer implements ProduceTopicResponse__Output {
+class ProduceTopicAnswer implements ProduceTopicResponse__Output, MessageReader {
   name = "";
   partitions = youngArray<ProducePartitionResponse__Output>();
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x0a) this.name = reader.string();
+    else if (tag === 0x12) this.partitions.push(readMessage(reader.message(), new ProducePartitionAnswer()));
+    else return false;
+    return true;
+  }
 }
 
-class ProducePartitionAnswer implements ProducePartitionResponse__Output {
+class ProducePartitionAnswer implements ProducePartitionResponse__Output, MessageReader {
   partition = 0;
   error: Error__Output | null = null;
   baseOffset = "0";
   logAppendTimeMs = "0";
   logStartOffset = "0";
   currentLeader: LeaderHint__Output | null = null;
+
+  readField(tag: number, reader: WireReader): boolean {
+    switch (tag) {
+      case 0x08: this.partition = reader.int32(); return true;
+      case 0x12: this.error = readMessage(reader.message(), new ErrorAnswer()); return true;
+      case 0x18: this.baseOffset = reader.int64String(); return true;
+      case 0x20: this.logAppendTimeMs = reader.int64String(); return true;
+      case 0x28: this.logStartOffset = reader.int64String(); return true;
+      case 0x32: this.currentLeader = readMessage(reader.message(), new LeaderHintAnswer()); return true;
+      default: return false;
+    }
+  }
 }
 
-class FetchAnswer implements FetchResponse__Output {
+class FetchAnswer implements FetchResponse__Output, MessageReader {
   topics = youngArray<FetchTopicResponse__Output>();
   throttleTimeMs = 0;
   error: Error__Output | null = null;
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x0a) this.topics.push(readMessage(reader.message(), new FetchTopicAnswer()));
+    else if (tag === 0x10) this.throttleTimeMs = reader.int32();
+    else if (tag === 0x1a) this.error = readMessage(reader.message(), new ErrorAnswer());
+    else return false;
+    return true;
+  }
 }
 
-class FetchTopicAnswer implements FetchTopicResponse__Output {
+class FetchTopicAnswer implements FetchTopicResponse__Output, MessageReader {
   topic = "";
   partitions = youngArray<FetchPartitionResponse__Output>();
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x0a) this.topic = reader.string();
+    else if (tag === 0x12) this.partitions.push(readMessage(reader.message(), new FetchPartitionAnswer()));
+    else return false;
+    return true;
+  }
 }
 
-class FetchPartitionAnswer implements FetchPartitionResponse__Output {
+class FetchPartitionAnswer implements FetchPartitionResponse__Output, MessageReader {
   partition = 0;
   error: Error__Output | null = null;
   highWatermark = "0";
@@ -222,26 +154,71 @@ class FetchPartitionAnswer implements FetchPartitionResponse__Output {
   divergingEpoch: EpochEndOffset__Output | null = null;
   currentLeader: LeaderHint__Output | null = null;
   records: Buffer = EMPTY_BYTES;
+
+  readField(tag: number, reader: WireReader): boolean {
+    switch (tag) {
+      case 0x08: this.partition = reader.int32(); return true;
+      case 0x12: this.error = readMessage(reader.message(), new ErrorAnswer()); return true;
+      case 0x18: this.highWatermark = reader.int64String(); return true;
+      case 0x20: this.lastStableOffset = reader.int64String(); return true;
+      case 0x28: this.logStartOffset = reader.int64String(); return true;
+      case 0x30: this.logEndOffset = reader.int64String(); return true;
+      case 0x3a: this.divergingEpoch = readMessage(reader.message(), new EpochEndOffsetAnswer()); return true;
+      case 0x42: this.currentLeader = readMessage(reader.message(), new LeaderHintAnswer()); return true;
+      case 0x4a: this.records = reader.bytes(); return true;
+      default: return false;
+    }
+  }
 }
 
-class ErrorAnswer implements Error__Output {
+class ErrorAnswer implements Error__Output, MessageReader {
   code: ErrorCode__Output = "NONE";
   message = "";
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x08) this.code = errorCodeName(reader.int32());
+    else if (tag === 0x12) this.message = reader.string();
+    else return false;
+    return true;
+  }
 }
 
-class EpochEndOffsetAnswer implements EpochEndOffset__Output {
+class EpochEndOffsetAnswer implements EpochEndOffset__Output, MessageReader {
   epoch = 0;
   endOffset = "0";
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x08) this.epoch = reader.int32();
+    else if (tag === 0x10) this.endOffset = reader.int64String();
+    else return false;
+    return true;
+  }
 }
 
-class LeaderHintAnswer implements LeaderHint__Output {
+class LeaderHintAnswer implements LeaderHint__Output, MessageReader {
   nodeId = 0;
   endpoint: Endpoint__Output | null = null;
   leaderEpoch = 0;
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x08) this.nodeId = reader.int32();
+    else if (tag === 0x12) this.endpoint = readMessage(reader.message(), new EndpointAnswer());
+    else if (tag === 0x18) this.leaderEpoch = reader.int32();
+    else return false;
+    return true;
+  }
 }
 
-class EndpointAnswer implements Endpoint__Output {
+class EndpointAnswer implements Endpoint__Output, MessageReader {
   host = "";
   port = 0;
   listenerName = "";
+
+  readField(tag: number, reader: WireReader): boolean {
+    if (tag === 0x0a) this.host = reader.string();
+    else if (tag === 0x10) this.port = reader.int32();
+    else if (tag === 0x1a) this.listenerName = reader.string();
+    else return false;
+    return true;
+  }
 }
