@@ -1,4 +1,5 @@
-// Run by young-generation.test.ts as `node --allow-natives-syntax --expose-gc young-generation-probe.mjs`.
+// Run by young-generation.test.ts as `node --allow-natives-syntax --expose-gc <flags that make V8
+// deterministic> young-generation-probe.mjs` (the flags and why are in the test).
 //
 // For each hot path (decoding a batch, decoding Produce and Fetch answers, buffering fetched
 // bytes, acknowledging a producer batch, a sendBatch() result) it first keeps the path's
