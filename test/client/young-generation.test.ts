@@ -9,13 +9,13 @@ import { describe, expect, it } from "vitest";
 
 const PROBE = new URL("./young-generation-probe.mjs", import.meta.url).pathname;
 
-// What V8 decides must not depend on how busy the machine is (CI runs this beside the fault
-// suite). Pretenuring shows in optimized code (the unoptimized literal builtins allocate young), and a site is only tenured at a scavenge of a
-// full-size new space; by default both depend on the clock: optimized code is compiled on a
-// background thread and installed whenever it is ready, and the new space grows or shrinks with
-// the allocation rate per millisecond. On a loaded machine the check could run before the
-// optimized code was in, and the control came out born young. So compile on the main thread, collect
-// on the main thread, and fix the new space at its largest size.
+// What V8 decides must not depend on how busy the machine is (CI runs this beside the fault suite).
+// Pretenuring shows in optimized code (the unoptimized literal builtins allocate young), and a site
+// is only tenured at a scavenge of a full-size new space; by default both depend on the clock:
+// optimized code is compiled on a background thread and installed whenever it is ready, and the new
+// space grows or shrinks with the allocation rate per millisecond. On a loaded machine the check
+// could run before the optimized code was in, and the control came out born young. So compile on
+// the main thread, collect on the main thread, and fix the new space at its largest size.
 const DETERMINISTIC_V8 = ["--no-concurrent-recompilation", "--no-concurrent-osr", "--single-threaded-gc", "--min-semi-space-size=16", "--max-semi-space-size=16"];
 
 describe("hot-path objects and the young generation", () => {
