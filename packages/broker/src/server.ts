@@ -5,7 +5,7 @@
 // an INTERNAL status instead of a crashed process.
 import * as grpc from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
-import { packageDefinition, tributaryV1, type v1 } from "@tributary/protocol";
+import { installDecoderRelease, packageDefinition, tributaryV1, type v1 } from "@tributary/protocol";
 import { HealthImplementation } from "grpc-health-check";
 import type { Logger } from "pino";
 import type { AdminService } from "./admin-service.js";
@@ -13,7 +13,6 @@ import type { BrokerContext } from "./broker-context.js";
 import { handleFetch } from "./fetch-handler.js";
 import { encodeFetchResponse } from "./fetch-response-codec.js";
 import { COMMON_GRPC_OPTIONS, FLOW_CONTROL_WINDOW_BYTES } from "./grpc-options.js";
-import { installDecoderRelease } from "./grpc-decoder-release.js";
 import { installPreframedSerialization } from "./grpc-preframed.js";
 import { handleMetadata } from "./metadata-handler.js";
 import { handleListOffsets, handleOffsetForLeaderEpoch } from "./offsets-handler.js";

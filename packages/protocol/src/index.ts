@@ -9,6 +9,7 @@ export * from "./session/index.js";
 export { withoutCallerStack } from "./long-lived-call.js";
 export { EarliestTimer } from "./earliest-timer.js";
 export { loadGrpcInternal } from "./grpc-internals.js";
+export { installDecoderRelease } from "./grpc-decoder-release.js";
 export * from "./config/index.js";
 export * from "./metadata/index.js";
 export type * as v1 from "./generated/tributary/v1/index.js";

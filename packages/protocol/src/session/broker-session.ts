@@ -17,6 +17,7 @@ import type { ProduceResponse__Output } from "../generated/tributary/v1/ProduceR
 import { EarliestTimer } from "../earliest-timer.js";
 import { withoutCallerStack } from "../long-lived-call.js";
 import { decodeFetchResponse, decodeProduceResponse } from "./answer-decoders.js";
+import { installDecoderRelease } from "../grpc-decoder-release.js";
 import { installPreframedClientWrite } from "./preframed-client-write.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
@@ -63,6 +64,8 @@ export class BrokerSession {
   ) {
     // Produce frames (allocateSessionFrame) then go out without grpc-js copying them.
     installPreframedClientWrite();
+    // And megabyte Fetch answers do not pin socket buffers until the next answer arrives.
+    installDecoderRelease();
   }
 
   /** Sends an already-encoded ProduceRequest; resolves with the broker's answer. */
