@@ -4,6 +4,7 @@
 // own heartbeat timer (group-member.ts). Rebalances are events for the listener, never
 // exceptions from poll(); errors that are the caller's to handle (no offset and reset "none",
 // a corrupt batch, a fatal group error) are raised by the next poll().
+import { setImmediate as nextEventLoopTurn } from "node:timers/promises";
 import { youngArray } from "@tributary/records";
 import type { Cluster } from "../cluster.js";
 import { IllegalStateError, type TributaryError, asTributaryError } from "../errors.js";
@@ -57,6 +58,8 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private dataWaiters = youngArray<() => void>();
   private pendingErrors: TributaryError[] = [];
   private lastPollMs = Date.now();
+  /** The last poll() handed out records, and the event loop may not have run since (see poll). */
+  private yieldBeforeNextTake = false;
   private lastAutoCommitMs = Date.now();
   private closed = false;
   /** Until a first Fetch has come back, poll() waits for it (see poll()). */
@@ -252,6 +255,15 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       if (!this.firstFetchReturned && this.subscriptions.assigned().length > 0) await this.waitForFirstFetch(Math.max(timeoutMs, this.options.requestTimeoutMs));
     }
     this.maybeAutoCommit();
+    // A loop that polls while records are buffered gets each answer at once, as a resolved
+    // promise, and never lets the event loop run: sockets go unread (so the brokers stall on
+    // full socket buffers and the next answers arrive only once the buffer has run dry) and
+    // timers wait. One turn of the event loop before taking more records keeps both going.
+    if (this.yieldBeforeNextTake) {
+      this.yieldBeforeNextTake = true;
+      await nextEventLoopTurn();
+      this.raisePendingError();
+    }
     const deadlineMs = Date.now() + Math.max(0, timeoutMs);
     for (;;) {
       this.raisePendingError();
@@ -280,7 +292,8 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       throw asTributaryError(error);
     }
     if (taken.length === 0) return [];
-    this.fetcher.wakeup();
+    this.yieldBeforeNextTake = true;
+    this.fetcher.fetchNow();
     // Per-poll and per-record objects are born young whatever came before (polled-record.ts).
     const out = youngArray<ConsumerRecord<K, V>>();
     const { keyDeserializer, valueDeserializer } = this.userOptions;
