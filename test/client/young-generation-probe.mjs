@@ -1,16 +1,17 @@
 // Run by young-generation.test.ts as `node --allow-natives-syntax --expose-gc <flags that make V8
 // deterministic> young-generation-probe.mjs` (the flags and why are in the test).
 //
-// For each hot path (decoding a batch, decoding Produce and Fetch answers, buffering fetched
-// bytes, acknowledging a producer batch, a sendBatch() result) it first keeps the path's
-// objects alive by the hundred thousand, as a deep pipeline or a large prefetch does, which
-// is what teaches V8 to allocate an object literal's objects straight in the old generation;
-// then it runs the path again and counts how many of the fresh objects were born old. A control object literal
-// trained alongside shows that the training works on this V8. Prints one JSON line: for each
-// path, the share of fresh objects born old (or { controlNotPretenured } when even the control
-// was not, three times: then this V8 no longer pretenures the way this guards against).
+// For each hot path (decoding a batch, decoding Produce and Fetch answers, grpc-js's message
+// decoder as patched by installDecoderRelease, buffering fetched bytes, acknowledging a producer
+// batch, a sendBatch() result) it first keeps the path's objects alive by the hundred thousand, as
+// a deep pipeline or a large prefetch does, which is what teaches V8 to allocate an object
+// literal's objects straight in the old generation; then it runs the path again and counts how many
+// of the fresh objects were born old. A control object literal trained alongside shows that the
+// training works on this V8. Prints one JSON line: for each path, the share of fresh objects born
+// old (or { controlNotPretenured } when even the control was not, three times: then this V8 no
+// longer pretenures the way this guards against).
 import { encodeBatch, decodeBatch } from "../../packages/records/dist/index.js";
-import { messageCodec } from "../../packages/protocol/dist/index.js";
+import { installDecoderRelease, loadGrpcInternal, messageCodec } from "../../packages/protocol/dist/index.js";
 import { decodeFetchResponse, decodeProduceResponse } from "../../packages/protocol/dist/session/answer-decoders.js";
 import { FetchBuffer } from "../../packages/client/dist/consumer/fetch-buffer.js";
 import { BatchSink, ProducerBatch, CallbackSink } from "../../packages/client/dist/producer/batch.js";
@@ -68,6 +69,13 @@ const produceAnswer = messageCodec("ProduceResponse").encode({
   topics: [{ name: "t", partitions: [{ partition: 0, error: { code: "NONE", message: "" }, baseOffset: "5", logAppendTimeMs: "-1", logStartOffset: "0" }] }],
 });
 
+if (!installDecoderRelease()) throw new Error("the grpc-js StreamDecoder patch did not install");
+const { StreamDecoder } = loadGrpcInternal("stream-decoder.js");
+/** fetchAnswer as gRPC frames it: an uncompressed flag, its length, itself. */
+const grpcMessage = Buffer.alloc(5 + fetchAnswer.length);
+grpcMessage.writeUInt32BE(fetchAnswer.length, 1);
+grpcMessage.set(fetchAnswer, 5);
+
 const paths = {
   decodeBatch: bornOldShare(
     () => decodeBatch(batchBytes).records,
@@ -76,6 +84,14 @@ const paths = {
   decodeFetchResponse: bornOldShare(
     () => decodeFetchResponse(fetchAnswer),
     (answer) => [answer, answer.topics, ...answer.topics, ...answer.topics.flatMap((t) => [t.partitions, ...t.partitions, ...t.partitions.map((p) => p.error)])],
+  ),
+  grpcDecoderRelease: bornOldShare(
+    () => {
+      const decoder = new StreamDecoder(-1);
+      decoder.write(grpcMessage);
+      return decoder;
+    },
+    (decoder) => [decoder.readPartialMessage],
   ),
   decodeProduceResponse: bornOldShare(
     () => decodeProduceResponse(produceAnswer),

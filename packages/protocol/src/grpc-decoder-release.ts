@@ -11,6 +11,7 @@
 //
 // This wraps StreamDecoder.prototype.write, a grpc-js internal, so it is best effort: where the
 // class or its fields are not as expected, nothing is patched and grpc-js works as before.
+import { youngArray } from "@tributary/records";
 import { loadGrpcInternal } from "./grpc-internals.js";
 
 interface StreamDecoderInternals {
@@ -47,7 +48,10 @@ export function installDecoderRelease(): boolean {
     // Between messages the decoder needs none of the previous message's chunks: the next one
     // starts with a fresh list (stream-decoder.js, state NO_DATA).
     if (this.readState === NO_DATA) {
-      this.readPartialMessage = [];
+      // youngArray(), not []: chunks are pushed into this array while a message comes in, and
+      // a literal's site that saw megabyte answers survive would go on allocating it in the old
+      // generation, where it would keep each young chunk alive (see young.ts in @tributary/records).
+      this.readPartialMessage = youngArray();
       this.readCompressFlag = emptyFlag;
     }
     return messages;
