@@ -58,7 +58,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
   private dataWaiters = youngArray<() => void>();
   private pendingErrors: TributaryError[] = [];
   private lastPollMs = Date.now();
-  /** The last poll() handed out records, and the event loop may not have run since (see poll). */
+  /** The last poll() handed out records and left some buffered; the event loop may not have run since (see poll). */
   private yieldBeforeNextTake = false;
   private lastAutoCommitMs = Date.now();
   private closed = false;
@@ -292,7 +292,9 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
       throw asTributaryError(error);
     }
     if (taken.length === 0) return [];
-    this.yieldBeforeNextTake = true;
+    // Only while records are left: otherwise the next poll() waits for an answer anyway, and a
+    // consumer keeping up with a trickle (end-to-end latency) pays no extra turn per poll.
+    this.yieldBeforeNextTake = this.buffer.bufferedBytes > 0;
     this.fetcher.fetchNow();
     // Per-poll and per-record objects are born young whatever came before (polled-record.ts).
     const out = youngArray<ConsumerRecord<K, V>>();
