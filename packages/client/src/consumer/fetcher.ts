@@ -1,6 +1,10 @@
-// The consumer's fetch loop: one Fetch in flight per leader broker, asking for every partition
-// it leads that is assigned, not paused, positioned, and not already holding a full share of
-// buffered data. Bytes asked for are reserved against fetchMaxBytes until the answer is in the
+// The consumer's fetch loop: each partition that is assigned, not paused, positioned, not
+// already being fetched, and not holding a full share of buffered data is asked of its leader;
+// the partitions a broker leads that are ready at the same moment share one Fetch. A partition
+// is in at most one Fetch at a time, but a broker may have several in flight: partitions drained
+// at different paces (small polls) become ready one by one, and when each had to wait for the
+// Fetch of its neighbour to come back, a broker served one partition at a time (1 KiB records
+// with maxPollRecords 1,000 were read at ~300,000/s instead of ~500,000/s). Bytes asked for are reserved against fetchMaxBytes until the answer is in the
 // buffer, so buffered + requested never passes it (backpressure: a consumer that stops polling
 // stops fetching). Answers for a position that was since moved (seek, revoke) are dropped.
 //
@@ -133,7 +137,6 @@ const nodeKey = (nodeId: number): string => `node:${nodeId}`;
 
 export class Fetcher {
   private readonly flights = new Map<number, Flight>();
-  private readonly flightByNode = new Map<number, Flight>();
   private nextFlightId = 1;
   private reservedBytes = 0;
   private wakeScheduled = false;
@@ -225,7 +228,6 @@ export class Fetcher {
         this.wakeAt(blockedUntilMs);
         continue;
       }
-      if (this.flightByNode.has(leader.nodeId)) continue;
       let list = byNode.get(leader.nodeId);
       if (list === undefined) byNode.set(leader.nodeId, (list = youngArray()));
       list.push(state);
@@ -280,7 +282,6 @@ export class Fetcher {
     for (const [topic, topicPartitions] of byTopic) topics.push(new TopicFetch(topic, topicPartitions));
     const request = new ConsumerFetchRequest(this.options.fetchMaxWaitMs, this.options.fetchMinBytes, maxBytes, topics);
     this.flights.set(flight.id, flight);
-    this.flightByNode.set(nodeId, flight);
     this.reservedBytes += maxBytes;
     this.armTimers(flight);
     const stubs = this.cluster.stubs(node.address);
@@ -339,7 +340,6 @@ export class Fetcher {
     if (flight.settled) return undefined;
     flight.settled = true;
     this.flights.delete(flight.id);
-    if (this.flightByNode.get(flight.nodeId) === flight) this.flightByNode.delete(flight.nodeId);
     this.reservedBytes -= flight.maxBytes;
     const owned = flight.partitions.filter((s) => s.inFlightFetchId === flight.id && this.subscriptions.get(s.key) === s);
     for (const state of flight.partitions) if (state.inFlightFetchId === flight.id) state.inFlightFetchId = 0;
