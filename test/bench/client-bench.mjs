@@ -166,7 +166,6 @@ const consumer = client.consumer({
   keyDeserializer: serializers.bytes,
   valueDeserializer: serializers.bytes,
   autoOffsetReset: "earliest",
-  maxPollRecords: 20_000,
   fetchMaxBytes: 64 * 1024 * 1024,
   maxPartitionFetchBytes: 4 * 1024 * 1024,
 });

@@ -144,7 +144,7 @@ class TributaryDriver {
   async consume(topic, count) {
     const consumer = this.client.consumer({
       groupId: `bench-${topic}`, keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes,
-      autoOffsetReset: "earliest", maxPollRecords: 20_000, fetchMaxBytes: 64 * 1024 * 1024, maxPartitionFetchBytes: 4 * 1024 * 1024,
+      autoOffsetReset: "earliest", fetchMaxBytes: 64 * 1024 * 1024, maxPartitionFetchBytes: 4 * 1024 * 1024,
     });
     await consumer.subscribe([topic]);
     let consumed = 0;
