@@ -2,6 +2,7 @@
 import { SESSION_BODY, encodeSessionFrame, tributaryV1, type v1 } from "@tributary/protocol";
 import { describe, expect, it } from "vitest";
 import { SPLICE_MIN_RECORDS_BYTES, encodeFetchResponse, encodeFetchResponseFrame } from "./fetch-response-codec.js";
+import { PreframedParts } from "./grpc-preframed.js";
 
 const fetch = tributaryV1().Broker.service.Fetch;
 const generated = (response: v1.FetchResponse): Buffer => fetch.responseSerialize(response);
@@ -59,8 +60,37 @@ describe("encodeFetchResponse", () => {
       const frame = encodeFetchResponse(response, spec);
       const prefix = Buffer.alloc(5);
       prefix.writeUInt32BE(frame.length, 1);
-      expect(encodeFetchResponseFrame(response, spec).framed).toEqual(Buffer.concat([prefix, frame]));
+      const framed = encodeFetchResponseFrame(response, spec);
+      expect(framed instanceof PreframedParts ? framed.joined() : framed.framed).toEqual(Buffer.concat([prefix, frame]));
     }
+  });
+
+  it("pre-framed and large, is parts around the very records buffers read from the log", () => {
+    const a = Buffer.alloc(SPLICE_MIN_RECORDS_BYTES, 1);
+    const b = Buffer.alloc(200_000, 2);
+    const c = Buffer.from("tiny records");
+    const response: v1.FetchResponse = {
+      topics: [
+        { topic: "orders", partitions: [partition(0, a), partition(1, Buffer.alloc(0), { error: { code: "NOT_LEADER_OR_FOLLOWER", message: "moved" } }), partition(2, b)] },
+        { topic: "ünïcode", partitions: [partition(5, c)] },
+      ],
+      throttleTimeMs: 3,
+      error: { code: "NONE", message: "" },
+    };
+    const spec = { correlationId: 70_000, bodyField: SESSION_BODY.fetch };
+    const framed = encodeFetchResponseFrame(response, spec);
+    expect(framed).toBeInstanceOf(PreframedParts);
+    const parts = (framed as PreframedParts).parts;
+    // small bytes, records, small bytes, records, small bytes, records, small bytes (the tail)
+    expect(parts).toHaveLength(7);
+    expect(parts[1]).toBe(a);
+    expect(parts[3]).toBe(b);
+    expect(parts[5]).toBe(c);
+    const frame = encodeFetchResponse(response, spec);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(frame.length, 1);
+    expect((framed as PreframedParts).joined()).toEqual(Buffer.concat([prefix, frame]));
+    expect((framed as PreframedParts).byteLength).toBe(frame.length + 5);
   });
 
   it("writes small answers exactly as the generated encoder does", () => {

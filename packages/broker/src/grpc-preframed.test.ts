@@ -4,7 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import { createRequire } from "node:module";
 import { afterEach, describe, expect, it } from "vitest";
 import { allocatePrefixedMessage } from "@tributary/protocol";
-import { PreframedMessage, installPreframedSerialization, preframedOf, serializeRawOrPreframed } from "./grpc-preframed.js";
+import { type OutgoingMessage, PreframedMessage, PreframedParts, installPreframedSerialization, preframedOf, serializeRawOrPreframed } from "./grpc-preframed.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -18,8 +18,18 @@ function preframed(text: string): PreframedMessage {
   return preframedOf(message);
 }
 
+/** `text` as parts of about `partBytes` each, the first with the gRPC prefix in front. */
+function inParts(text: string, partBytes: number): PreframedParts {
+  const body = Buffer.from(text);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  const parts = [Buffer.concat([prefix, body.subarray(0, partBytes)])];
+  for (let at = partBytes; at < body.length; at += partBytes) parts.push(body.subarray(at, at + partBytes));
+  return new PreframedParts(parts);
+}
+
 const echoPath = "/test.Echo/Stream";
-const definition: grpc.MethodDefinition<Buffer, Buffer | PreframedMessage> = {
+const definition: grpc.MethodDefinition<Buffer, OutgoingMessage> = {
   path: echoPath,
   requestStream: true,
   responseStream: true,
@@ -38,16 +48,37 @@ describe("pre-framed gRPC messages", () => {
     expect(BaseServerInterceptingCall.prototype.serializeMessage.call({}, message)).toBe(message.framed);
     expect([...message.framed.subarray(0, 5)]).toEqual([0, 0, 0, 0, 5]);
     expect(serializeRawOrPreframed(message).toString()).toBe("hello");
+    // Where parts cannot be written one by one, they are joined.
+    const parts = inParts("hello parts", 3);
+    expect(BaseServerInterceptingCall.prototype.serializeMessage.call({}, parts)).toEqual(Buffer.concat([Buffer.from([0, 0, 0, 0, 11]), Buffer.from("hello parts")]));
+    expect(serializeRawOrPreframed(parts).toString()).toBe("hello parts");
   });
 
-  it("reach a client as the same messages as plain buffers do", async () => {
+  it("refuses parts whose first part is not the prefix of the whole", () => {
+    expect(() => new PreframedParts([Buffer.from([0, 0, 0, 0, 9]), Buffer.from("short")])).toThrow(/prefix/);
+    expect(() => new PreframedParts([])).toThrow(/prefix/);
+  });
+
+  it("reach a client as the same messages as plain buffers do, parts written one by one (never joined)", async () => {
     installPreframedSerialization();
+    const join = PreframedParts.prototype.joined;
+    let joins = 0;
+    PreframedParts.prototype.joined = function joined(this: PreframedParts): Buffer {
+      joins++;
+      return join.call(this);
+    };
+    cleanups.push(() => {
+      PreframedParts.prototype.joined = join;
+    });
     const server = new grpc.Server();
     server.addService({ Stream: definition } as grpc.ServiceDefinition, {
-      Stream: (call: grpc.ServerDuplexStream<Buffer, Buffer | PreframedMessage>) => {
+      Stream: (call: grpc.ServerDuplexStream<Buffer, OutgoingMessage>) => {
         call.on("data", (request: Buffer) => {
           call.write(preframed(`pre:${request.toString()}`));
           call.write(Buffer.from(`raw:${request.toString()}`));
+          // Parts that span HTTP/2 frames (16 KiB), and a message of one part.
+          call.write(inParts(`parts:${request.toString()}:${"x".repeat(40_000)}`, 7_000));
+          call.write(inParts(`one:${request.toString()}`, 1_000));
         });
         call.on("end", () => call.end());
       },
@@ -69,6 +100,8 @@ describe("pre-framed gRPC messages", () => {
     call.write(Buffer.from("bb"));
     call.end();
     await ended;
-    expect(received).toEqual(["pre:a", "raw:a", "pre:bb", "raw:bb"]);
+    const x = "x".repeat(40_000);
+    expect(received).toEqual(["pre:a", "raw:a", `parts:a:${x}`, "one:a", "pre:bb", "raw:bb", `parts:bb:${x}`, "one:bb"]);
+    expect(joins).toBe(0);
   });
 });

@@ -11,7 +11,7 @@ import { type ErrorCode, SESSION_BODY, TributaryError, type SessionBodyField, de
 import type { Logger } from "pino";
 import { encodeFetchResponseFrame } from "./fetch-response-codec.js";
 import { IncrementalFetchSession } from "./fetch-session.js";
-import { type PreframedMessage, serializeRawOrPreframed } from "./grpc-preframed.js";
+import { type OutgoingMessage, serializeRawOrPreframed } from "./grpc-preframed.js";
 
 const produceRequestCodec = messageCodec<object, v1.ProduceRequest__Output>("ProduceRequest");
 const produceResponseCodec = messageCodec<v1.ProduceResponse, unknown>("ProduceResponse");
@@ -35,12 +35,12 @@ export interface RequestAdmission {
  * The Broker.Session method as this handler serves it: frames are read and written by hand, so
  * the generated (de)serializers are replaced by ones that pass bytes through.
  */
-export function sessionMethodDefinition(generated: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<Buffer, Buffer | PreframedMessage> {
+export function sessionMethodDefinition(generated: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<Buffer, OutgoingMessage> {
   return { ...generated, requestDeserialize: (bytes: Buffer) => bytes, requestSerialize: (bytes: Buffer) => bytes, responseSerialize: serializeRawOrPreframed, responseDeserialize: (bytes: Buffer) => bytes };
 }
 
-/** Frames go out as Buffers, or (large Fetch answers) as PreframedMessages that grpc-js need not copy. */
-export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmission, log: Logger): grpc.handleBidiStreamingCall<Buffer, Buffer | PreframedMessage> {
+/** Frames go out as Buffers, PreframedMessages (grpc-js need not copy them) or, for large Fetch answers, PreframedParts (records as read from the log). */
+export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmission, log: Logger): grpc.handleBidiStreamingCall<Buffer, OutgoingMessage> {
   return (call) => {
     let outstanding = 0;
     let clientDone = false;
@@ -52,7 +52,7 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
       finished = true;
       call.end();
     };
-    const send = (frame: Buffer | PreframedMessage): void => {
+    const send = (frame: OutgoingMessage): void => {
       if (finished || call.cancelled) return;
       call.write(frame);
     };
@@ -110,7 +110,7 @@ export function sessionHandler(handlers: SessionHandlers, admission: RequestAdmi
                 throw error;
               },
             );
-      (work as Promise<Buffer | PreframedMessage>).then(
+      (work as Promise<OutgoingMessage>).then(
         send,
         (error: unknown) => {
           log.error({ err: error, correlationId }, "session request failed unexpectedly");
