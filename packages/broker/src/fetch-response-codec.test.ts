@@ -93,6 +93,21 @@ describe("encodeFetchResponse", () => {
     expect((framed as PreframedParts).byteLength).toBe(frame.length + 5);
   });
 
+  it("pre-framed and large, leaves out empty pieces (records last, a tail of defaults)", () => {
+    const records = Buffer.alloc(SPLICE_MIN_RECORDS_BYTES, 4);
+    // No throttle time: the generated encoder writes a field that is set, even to 0.
+    const response: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, records)] }] };
+    const spec = { correlationId: 1, bodyField: SESSION_BODY.fetch };
+    const framed = encodeFetchResponseFrame(response, spec) as PreframedParts;
+    expect(framed.parts).toHaveLength(2);
+    expect(framed.parts[1]).toBe(records);
+    expect(framed.parts.every((part) => part.length > 0)).toBe(true);
+    const frame = encodeFetchResponse(response, spec);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(frame.length, 1);
+    expect(framed.joined()).toEqual(Buffer.concat([prefix, frame]));
+  });
+
   it("writes small answers exactly as the generated encoder does", () => {
     const small: v1.FetchResponse = { topics: [{ topic: "t", partitions: [partition(0, Buffer.from("few")), partition(1, Buffer.alloc(0))] }], throttleTimeMs: 0 };
     expect(encodeFetchResponse(small)).toEqual(generated(small));

@@ -164,12 +164,15 @@ function encodeParts(layout: Layout, frame: SessionFrameSpec): PreframedParts {
   let pieceStart = 0;
   // `small` holds no records, so after a partition's records the next small bytes go where the records ended in it.
   const end = writeBody(layout, small, bodyStart, (records, offset) => {
-    parts.push(small.subarray(pieceStart, offset), toBuffer(records));
+    // The first piece holds at least the prefix; a later one is empty between adjacent records.
+    if (offset > pieceStart) parts.push(small.subarray(pieceStart, offset));
+    parts.push(toBuffer(records));
     pieceStart = offset;
     return offset;
   });
   if (end !== smallLength) throw new Error(`FetchResponse parts: wrote ${end} of ${smallLength} bytes around the records: a bug`);
-  parts.push(small.subarray(pieceStart, end));
+  // Empty when the records are the answer's last bytes (no field after them set): no empty write.
+  if (end > pieceStart) parts.push(small.subarray(pieceStart, end));
   return new PreframedParts(parts);
 }
 
