@@ -48,7 +48,7 @@ type AllocateBody = (bodyLength: number) => { out: Buffer; bodyOffset: number };
  * whole Broker.Session frame carrying it, the envelope written in front rather than copied around.
  */
 export function encodeFetchResponse(response: v1.FetchResponse, frame?: SessionFrameSpec): Buffer {
-  return encodeInto(response, (bodyLength) => allocateSessionFrame(frame, bodyLength), frame === undefined);
+  return encodeInto(response, layOut(response), (bodyLength) => allocateSessionFrame(frame, bodyLength), frame === undefined);
 }
 
 /**
@@ -59,19 +59,16 @@ export function encodeFetchResponse(response: v1.FetchResponse, frame?: SessionF
  */
 export function encodeFetchResponseFrame(response: v1.FetchResponse, frame: SessionFrameSpec): PreframedMessage | PreframedParts {
   const layout = layOut(response);
-  if (layout === undefined) {
-    // allocateSessionFrame writes the gRPC prefix in front of every frame it makes.
-    const small = responseCodec.encode(response);
-    const { out, bodyOffset } = allocateSessionFrame(frame, small.length);
-    small.copy(out, bodyOffset);
-    return preframedOf(out);
-  }
-  return encodeParts(layout, frame);
+  if (layout !== undefined) return encodeParts(layout, frame);
+  // allocateSessionFrame writes the gRPC prefix in front of every frame it makes.
+  return preframedOf(encodeInto(response, layout, (bodyLength) => allocateSessionFrame(frame, bodyLength), false));
 }
 
-/** `bareSmall`: a small answer may be returned as the generated encoder's own buffer (no envelope wanted). */
-function encodeInto(response: v1.FetchResponse, allocate: AllocateBody, bareSmall: boolean): Buffer {
-  const layout = layOut(response);
+/**
+ * The response in one buffer; `layout` is layOut(response). `bareSmall`: a small answer may be
+ * returned as the generated encoder's own buffer (no envelope wanted).
+ */
+function encodeInto(response: v1.FetchResponse, layout: Layout | undefined, allocate: AllocateBody, bareSmall: boolean): Buffer {
   if (layout === undefined) {
     const small = responseCodec.encode(response);
     if (bareSmall) return small;

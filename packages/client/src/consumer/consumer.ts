@@ -260,7 +260,7 @@ export class Consumer<K, V> implements AsyncIterable<ConsumerRecord<K, V>> {
     // full socket buffers and the next answers arrive only once the buffer has run dry) and
     // timers wait. One turn of the event loop before taking more records keeps both going.
     if (this.yieldBeforeNextTake) {
-      this.yieldBeforeNextTake = true;
+      this.yieldBeforeNextTake = false;
       await nextEventLoopTurn();
       this.raisePendingError();
     }

@@ -4,9 +4,10 @@
 // is in at most one Fetch at a time, but a broker may have several in flight: partitions drained
 // at different paces (small polls) become ready one by one, and when each had to wait for the
 // Fetch of its neighbour to come back, a broker served one partition at a time (1 KiB records
-// with maxPollRecords 1,000 were read at ~300,000/s instead of ~500,000/s). Bytes asked for are reserved against fetchMaxBytes until the answer is in the
-// buffer, so buffered + requested never passes it (backpressure: a consumer that stops polling
-// stops fetching). Answers for a position that was since moved (seek, revoke) are dropped.
+// with maxPollRecords 1,000 were read at ~300,000/s instead of ~500,000/s). Bytes asked for are
+// reserved against fetchMaxBytes until the answer is in the buffer, so buffered + requested
+// never passes it (backpressure: a consumer that stops polling stops fetching). Answers for a
+// position that was since moved (seek, revoke) are dropped.
 //
 // Leaders change under it (kill -9, a stalled broker, controlled shutdown, preferred-leader
 // election), so it never trusts one broker for long:
