@@ -2,8 +2,7 @@
 // on one side, this broker's session handler on the other, running the real produce and fetch
 // handlers on a real leader log.
 import * as grpc from "@grpc/grpc-js";
-import { BrokerSession, FramePool, allocateSessionFrame, encodeSessionFrame, int64, SESSION_BODY, type SessionFrameSpec, tributaryV1, type v1 } from "@tributary/protocol";
-import { encodeBatch } from "@tributary/records";
+import { BrokerSession, encodeSessionFrame, int64, SESSION_BODY, tributaryV1, type v1 } from "@tributary/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { handleFetch } from "./fetch-handler.js";
 import { encodeFetchResponse } from "./fetch-response-codec.js";
@@ -44,7 +43,7 @@ function countingAdmission(limit: number): RequestAdmission & { inFlight: number
   return admission;
 }
 
-async function serve(f: ReplicaFixture, admission: RequestAdmission, framePool?: FramePool): Promise<{ server: grpc.Server; session: BrokerSession; client: v1.BrokerClient; address: string }> {
+async function serve(f: ReplicaFixture, admission: RequestAdmission): Promise<{ server: grpc.Server; session: BrokerSession; client: v1.BrokerClient; address: string }> {
   const server = new grpc.Server();
   const service = tributaryV1().Broker.service;
   server.addService({ Session: sessionMethodDefinition(service.Session as grpc.MethodDefinition<unknown, unknown>) } as grpc.ServiceDefinition, {
@@ -53,7 +52,7 @@ async function serve(f: ReplicaFixture, admission: RequestAdmission, framePool?:
   const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
   const address = `127.0.0.1:${port}`;
   const client = new (tributaryV1().Broker)(address, grpc.credentials.createInsecure());
-  const session = new BrokerSession(client, "test broker", framePool);
+  const session = new BrokerSession(client, "test broker");
   cleanups.push(() => {
     session.close();
     client.close();
@@ -163,71 +162,5 @@ describe("Broker.Session", () => {
     const [bad, good] = answers.map(decode);
     expect(bad).toMatchObject({ correlationId: "7", body: "error", error: { code: "INVALID_REQUEST" } });
     expect(good).toMatchObject({ correlationId: "8", body: "produce" });
-  });
-
-  describe("large Produce frames from the session's frame pool", () => {
-    /** A batch of `count` records of `valueBytes` each, every value filled with its own byte. */
-    const bigBatch = (count: number, valueBytes: number, fill: number): Buffer =>
-      encodeBatch({ records: Array.from({ length: count }, (_, i) => ({ key: null, value: Buffer.alloc(valueBytes, fill + i), timestampMs: 1 })) });
-    /** What the producer does: the frame's memory comes from the spec's pool, the request is written into it. */
-    const framed = (request: Buffer, frames: Buffer[]) => (spec: SessionFrameSpec): Buffer => {
-      const { out, bodyOffset } = allocateSessionFrame(spec, request.length);
-      request.copy(out, bodyOffset);
-      frames.push(out);
-      return out;
-    };
-
-    it("reuse a frame's memory once its answer is in, and every record arrives intact", async () => {
-      const f = soleLeader();
-      const pool = new FramePool(4 * 1024 * 1024);
-      const { session } = await serve(f, countingAdmission(10), pool);
-      const frames: Buffer[] = [];
-      // Twelve requests, three at a time: a frame's memory is reused while other requests are
-      // still on the wire, so reuse that came too early would corrupt what the broker stores.
-      const batches = Array.from({ length: 12 }, (_, i) => bigBatch(3, 25_000 + 1000 * i, 7 * i));
-      for (let i = 0; i < batches.length; i += 3) {
-        const answers = await Promise.all(batches.slice(i, i + 3).map((batch) => session.produceFramed(framed(produceRequest(batch), frames), 5_000)));
-        for (const answer of answers) expect(answer.topics[0]!.partitions[0]!.error?.code).toBe("NONE");
-      }
-      // Later requests got memory that earlier ones had given back.
-      const blocks = new Set(frames.map((frame) => frame.buffer));
-      expect(blocks.size).toBeLessThanOrEqual(6);
-      expect(pool.freeBytes).toBeGreaterThan(0);
-      const wholeLog = fetchRequest(0, 0);
-      wholeLog.maxBytes = 8 << 20;
-      wholeLog.topics![0]!.partitions![0]!.partitionMaxBytes = 8 << 20;
-      const fetched = await session.fetch(wholeLog, 5_000);
-      const records = fetched.topics[0]!.partitions[0]!.records;
-      expect(records).toHaveLength(batches.reduce((sum, batch) => sum + batch.length, 0));
-      // Byte for byte as sent, from the magic byte on (the leader sets base offset and leader epoch).
-      let at = 0;
-      for (const batch of batches) {
-        expect(records.subarray(at + 16, at + batch.length).equals(batch.subarray(16))).toBe(true);
-        at += batch.length;
-      }
-    });
-
-    it("never reuse the frame of a request that got no answer: HTTP/2 may still be sending it", async () => {
-      const server = new grpc.Server();
-      const service = tributaryV1().Broker.service;
-      // A broker that reads requests and never answers (as one stopped with SIGSTOP would look).
-      server.addService({ Session: sessionMethodDefinition(service.Session as grpc.MethodDefinition<unknown, unknown>) } as grpc.ServiceDefinition, {
-        Session: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => call.on("data", () => undefined),
-      });
-      const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-      const client = new (tributaryV1().Broker)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-      const pool = new FramePool(4 * 1024 * 1024);
-      const session = new BrokerSession(client, "silent broker", pool);
-      cleanups.push(() => {
-        session.close();
-        client.close();
-        server.forceShutdown();
-      });
-      const frames: Buffer[] = [];
-      await expect(session.produceFramed(framed(produceRequest(bigBatch(4, 30_000, 1)), frames), 300)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
-      expect(pool.freeBytes).toBe(0);
-      await expect(session.produceFramed(framed(produceRequest(bigBatch(4, 30_000, 1)), frames), 300)).rejects.toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
-      expect(frames[1]!.buffer).not.toBe(frames[0]!.buffer);
-    });
   });
 });

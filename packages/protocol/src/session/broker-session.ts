@@ -18,8 +18,7 @@ import { EarliestTimer } from "../earliest-timer.js";
 import { withoutCallerStack } from "../long-lived-call.js";
 import { decodeFetchResponse, decodeProduceResponse } from "./answer-decoders.js";
 import { installDecoderRelease } from "../grpc-decoder-release.js";
-import { FramePool } from "./frame-pool.js";
-import { installPreframedClientWrite, prefixedBytesOf } from "./preframed-client-write.js";
+import { installPreframedClientWrite } from "./preframed-client-write.js";
 import { SESSION_BODY, type SessionBodyField, type SessionFrameSpec, decodeSessionFrame, encodeSessionFrame } from "./session-frame.js";
 
 export const BROKER_SESSION_PATH = "/tributary.v1.Broker/Session";
@@ -41,17 +40,8 @@ class PendingRequest {
     /** performance.now() after which the request has timed out. */
     readonly deadlineMs: number,
     readonly timeoutMs: number,
-    /** The request's frame, when its memory goes back to the frame pool once answered. */
-    readonly pooledFrame: Buffer | undefined,
   ) {}
 }
-
-/**
- * Memory kept between requests for Produce frames, shared by every session in the process: a
- * producer's in-flight requests (5 a broker by default, of up to a few MiB each at full batches).
- */
-const SHARED_FRAME_POOL_BYTES = 16 * 1024 * 1024;
-let sharedFramePool: FramePool | undefined;
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -71,8 +61,6 @@ export class BrokerSession {
   constructor(
     private readonly client: grpc.Client,
     private readonly name: string,
-    /** Where produceFramed's large frames get their memory (frame-pool.ts); shared unless given. */
-    private readonly framePool: FramePool = (sharedFramePool ??= new FramePool(SHARED_FRAME_POOL_BYTES)),
   ) {
     // Produce frames (allocateSessionFrame) then go out without grpc-js copying them.
     installPreframedClientWrite();
@@ -91,7 +79,7 @@ export class BrokerSession {
    * returns the whole SessionRequest (see allocateSessionFrame), so the batches are copied once.
    */
   async produceFramed(encodeFrame: (spec: SessionFrameSpec) => Buffer, timeoutMs: number): Promise<ProduceResponse__Output> {
-    const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeFrame({ correlationId, bodyField: SESSION_BODY.produce, pool: this.framePool }), timeoutMs);
+    const body = await this.request(SESSION_BODY.produce, (correlationId) => encodeFrame({ correlationId, bodyField: SESSION_BODY.produce }), timeoutMs);
     return decodeProduceResponse(body);
   }
 
@@ -124,12 +112,10 @@ export class BrokerSession {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const whole = prefixedBytesOf(frame);
-    const pooledFrame = whole !== undefined && this.framePool.isLent(whole) ? whole : undefined;
     const call = this.openCall();
     return new Promise<Buffer>((resolve, reject) => {
       const deadlineMs = performance.now() + timeoutMs;
-      this.pending.set(correlationId, new PendingRequest(kind, resolve, reject, deadlineMs, timeoutMs, pooledFrame));
+      this.pending.set(correlationId, new PendingRequest(kind, resolve, reject, deadlineMs, timeoutMs));
       this.deadlines.armAt(deadlineMs);
       call.write(frame);
     });
@@ -193,9 +179,6 @@ export class BrokerSession {
     const request = this.pending.get(decoded.correlationId);
     if (request === undefined) return; // timed out already; the broker answered late
     this.pending.delete(decoded.correlationId);
-    // Any answer means the broker has read every byte of the request: its frame can be reused.
-    // (The request's caller never reads its frame after sending it; a retry builds a new one.)
-    if (request.pooledFrame !== undefined) this.framePool.give(request.pooledFrame);
     if (decoded.bodyField === SESSION_BODY.error) {
       const error = errorCodec.decode(decoded.body);
       request.reject(serviceError(statusForCode(error.code as ErrorCode), `${error.code}: ${error.message}`));

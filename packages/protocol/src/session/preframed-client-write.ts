@@ -12,7 +12,6 @@
 // the peer receives the same bytes. Only frames registered here are affected (other grpc-js calls
 // in the same process are not), and only on calls that send uncompressed ("identity").
 import { loadGrpcInternal } from "../grpc-internals.js";
-import type { FramePool } from "./frame-pool.js";
 
 export const GRPC_PREFIX_BYTES = 5;
 
@@ -27,12 +26,10 @@ const prefixed = new WeakMap<Buffer, Buffer>();
 
 /**
  * A buffer for a message of `messageLength` bytes, with the gRPC prefix of an uncompressed message
- * written in the 5 bytes before it: the returned view is the message to fill and send. With a
- * `pool`, large messages take their memory from it (see frame-pool.ts for when to give it back).
+ * written in the 5 bytes before it: the returned view is the message to fill and send.
  */
-export function allocatePrefixedMessage(messageLength: number, pool?: FramePool): Buffer {
-  const wholeLength = GRPC_PREFIX_BYTES + messageLength;
-  const whole = pool?.take(wholeLength) ?? Buffer.allocUnsafe(wholeLength);
+export function allocatePrefixedMessage(messageLength: number): Buffer {
+  const whole = Buffer.allocUnsafe(GRPC_PREFIX_BYTES + messageLength);
   writeGrpcPrefix(whole, messageLength);
   const message = whole.subarray(GRPC_PREFIX_BYTES);
   prefixed.set(message, whole);

@@ -5,7 +5,6 @@
 // it twice. The output is byte for byte what the generated encoder writes for the same message.
 import { ProtocolDecodeError } from "../codec.js";
 import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, varintLength, wireTag, writeVarint } from "../wire.js";
-import type { FramePool } from "./frame-pool.js";
 import { allocatePrefixedMessage } from "./preframed-client-write.js";
 
 /** Field numbers of the body, shared by SessionRequest and SessionResponse. */
@@ -62,8 +61,6 @@ export function writeSessionFrameHeader(out: Buffer, correlationId: number, body
 export interface SessionFrameSpec {
   correlationId: number;
   bodyField: SessionBodyField;
-  /** Where a large frame's memory comes from, when its sender gives frames back (frame-pool.ts). */
-  pool?: FramePool;
 }
 
 /**
@@ -73,7 +70,7 @@ export interface SessionFrameSpec {
 export function allocateSessionFrame(spec: SessionFrameSpec | undefined, bodyLength: number): { out: Buffer; bodyOffset: number } {
   if (spec === undefined) return { out: Buffer.allocUnsafe(bodyLength), bodyOffset: 0 };
   // With the gRPC prefix in front, so a client sends it without grpc-js copying it (preframed-client-write.ts).
-  const out = allocatePrefixedMessage(sessionFrameHeaderLength(spec.correlationId, bodyLength) + bodyLength, spec.pool);
+  const out = allocatePrefixedMessage(sessionFrameHeaderLength(spec.correlationId, bodyLength) + bodyLength);
   return { out, bodyOffset: writeSessionFrameHeader(out, spec.correlationId, spec.bodyField, bodyLength) };
 }
 
