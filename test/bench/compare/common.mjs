@@ -3,12 +3,35 @@
 // Each system's driver (tributary.mjs, jetstream.mjs, redis.mjs) uses these so that the three
 // systems are measured the same way.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** utime + stime of a process (every thread), in seconds, from /proc. */
+export function processCpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Runs `phase` and returns its result with the CPU it cost per million records: the servers'
+ * (every PID in `serverPids`) and this process's (the system's client). Rates move with whatever
+ * else the shared machine does; CPU per record moves much less, so it says more about the code.
+ */
+export async function withCpuCost(serverPids, phase) {
+  const serversAtStart = serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const clientAtStart = process.cpuUsage();
+  const result = await phase();
+  const serverSeconds = serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - serversAtStart;
+  const client = process.cpuUsage(clientAtStart);
+  const perMillion = (seconds) => Math.round((seconds / result.records) * 1e6 * 100) / 100;
+  const servers = perMillion(serverSeconds);
+  const clientPerMillion = perMillion((client.user + client.system) / 1e6);
+  return { ...result, cpuSecondsPerMillion: { servers, client: clientPerMillion, total: Math.round((servers + clientPerMillion) * 100) / 100 } };
+}
 
 export function freePort() {
   return new Promise((resolve, reject) => {

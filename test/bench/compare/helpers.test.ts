@@ -2,7 +2,7 @@
 // in-flight bound of pipelined sends, and the table's ratio column (Tributary / other).
 import { describe, expect, it } from "vitest";
 // @ts-ignore -- plain .mjs without type declarations
-import { percentiles, pipelined, stallMs } from "./common.mjs";
+import { percentiles, pipelined, stallMs, withCpuCost } from "./common.mjs";
 // @ts-ignore -- plain .mjs without type declarations
 import { formatTable } from "./table.mjs";
 
@@ -45,13 +45,33 @@ describe("formatTable", () => {
     const table: string = formatTable({
       quick: true, at: "now", machine: { cpus: 2, loadAverage1mAtEnd: 1 }, unavailable: {},
       results: {
-        tributary: { produce: { small: { recordsPerSec: 300 } }, latency: { p99Ms: 10 } },
-        jetstream: { produce: { small: { recordsPerSec: 100 } }, latency: { p99Ms: 20 } },
+        tributary: { produce: { small: { recordsPerSec: 300, cpuSecondsPerMillion: { servers: 1, client: 0.5, total: 1.5 } } }, latency: { p99Ms: 10 } },
+        jetstream: { produce: { small: { recordsPerSec: 100, cpuSecondsPerMillion: { servers: 5, client: 1, total: 6 } } }, latency: { p99Ms: 20 } },
         redis: { produce: { small: { recordsPerSec: 200 } } },
       },
     });
     const row = (label: string) => table.split("\n").find((line) => line.startsWith(`| ${label}`))!.split("|").map((c) => c.trim());
     expect(row("produce 100 B")).toEqual(["", "produce 100 B (records/s)", "300", "100", "200", "3.00x", "1.50x", "higher", ""]);
+    expect(row("produce 100 B (CPU")).toEqual(["", "produce 100 B (CPU-s/M records)", "1.5", "6", "—", "0.25x", "—", "lower", ""]);
     expect(row("e2e latency p99 ")).toEqual(["", "e2e latency p99 (ms)", "10", "20", "—", "0.50x", "—", "lower", ""]);
+  });
+});
+
+describe("withCpuCost", () => {
+  it("charges a phase the CPU its servers and its client spent, per million records", async () => {
+    // This process plays both parts: as the "server" PID (read from /proc) and as the client.
+    const result = await withCpuCost([process.pid], async () => {
+      const start = process.cpuUsage();
+      for (;;) {
+        const spent = process.cpuUsage(start);
+        if (spent.user + spent.system >= 200_000) break;
+      }
+      return { records: 1000, seconds: 0.2 };
+    });
+    expect(result.records).toBe(1000);
+    // 0.2 CPU-s over 1,000 records is 200 CPU-s per million (/proc counts in 10 ms ticks).
+    expect(result.cpuSecondsPerMillion.servers).toBeGreaterThanOrEqual(150);
+    expect(result.cpuSecondsPerMillion.client).toBeGreaterThanOrEqual(200);
+    expect(result.cpuSecondsPerMillion.total).toBeCloseTo(result.cpuSecondsPerMillion.servers + result.cpuSecondsPerMillion.client, 1);
   });
 });

@@ -143,6 +143,11 @@ class JetStreamDriver {
     return { killedServer: leaderName, afterKillSeconds, stallMs: stallMs(acks, killedAtMs), acknowledged: acks.length, failed };
   }
 
+  /** The PIDs whose CPU a phase costs on the server side. */
+  serverPids() {
+    return this.servers.map((server) => server.pid);
+  }
+
   async stop() {
     if (this.nc) await this.nc.close().catch(() => {});
     for (const server of this.servers) await stopServer(server);

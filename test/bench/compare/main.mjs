@@ -3,6 +3,8 @@
 // through each system's usual Node client:
 //   produce   1,000,000 records of 100 B and 200,000 of 1 KiB, acknowledged after replication
 //   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
+//             (each produce and consume phase also reports the CPU-seconds per million records
+//             it cost the servers and the client, read from /proc)
 //   latency   end to end at a steady 5,000 records/s for 30 s, after 20 s of the same rate as a
 //             warm-up that is not counted: p50 / p99 / p99.9
 //   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
@@ -10,8 +12,8 @@
 //             JetStream; Redis has no replicas)
 // Systems run one after another (the machine's cores are shared), each stopped before the next.
 // Prints one table with Tributary's ratio to each, and writes it as JSON to
-// test/bench/results/compare-<timestamp>.json and (for a run of every system and phase)
-// test/bench/results/latest.json.
+// test/bench/results/compare-<timestamp>.json and (for a full-size run of every system and
+// phase) test/bench/results/latest.json.
 //
 // Flags: --quick (1/10 of the records, 10 s of latency), --only tributary,jetstream,redis,
 //   --phases produce,latency,stall (produce includes consume; a partial run still writes JSON),
@@ -21,7 +23,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { cleanup } from "./common.mjs";
+import { cleanup, withCpuCost } from "./common.mjs";
 import { startJetStream } from "./jetstream.mjs";
 import { profileTributaryProduce } from "./profile.mjs";
 import { startRedis } from "./redis.mjs";
@@ -62,10 +64,10 @@ async function runSystem(name, start) {
     for (const [label, spec] of phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : []) {
       const topic = `produce-${label}`;
       log(`${name}: producing ${spec.records} x ${spec.recordBytes} B`);
-      const produced = await driver.produce(topic, spec.records, spec.recordBytes);
+      const produced = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes));
       result.produce[label] = { ...produced, recordBytes: spec.recordBytes, recordsPerSec: Math.round(produced.records / produced.seconds), mbPerSec: round1((produced.records * spec.recordBytes) / produced.seconds / 1e6) };
       log(`${name}: ${result.produce[label].recordsPerSec} records/s; consuming`);
-      const consumed = await driver.consume(topic, spec.records);
+      const consumed = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records));
       if (consumed.records < spec.records) throw new Error(`${name}: read back ${consumed.records} of ${spec.records} records from ${topic}`);
       result.consume[label] = { ...consumed, recordsPerSec: Math.round(consumed.timedRecords / consumed.seconds) };
       log(`${name}: ${result.consume[label].recordsPerSec} records/s read back`);
@@ -132,8 +134,9 @@ try {
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(report, null, 2) + "\n";
     writeFileSync(new URL(`compare-${report.at.replace(/[:.]/g, "-")}.json`, dir), json);
-    // A run of only some systems or phases is kept, but never replaces the complete latest run.
-    const complete = systems.length === 3 && phases.size === 3;
+    // A --quick run, or one of only some systems or phases, is kept, but never replaces the
+    // latest full run (the one the README quotes).
+    const complete = !flags.quick && systems.length === 3 && phases.size === 3;
     if (complete) writeFileSync(new URL("latest.json", dir), json);
   }
 } catch (error) {

@@ -9,16 +9,11 @@
 //      through a consumer group, as bench:compare's 1 KiB phase runs after the 100 B one: the
 //      group creates __consumer_offsets, whose 50 partitions every follower fetch then carries,
 //      and the code is warm), BENCH_PROFILE_NO_CPU_PROF=1 (only the CPU-seconds, no profilers).
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join, resolve } from "node:path";
+import { processCpuSeconds as cpuSeconds } from "./common.mjs";
 import { startTributary } from "./tributary.mjs";
-
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function profiledSpec(spec) {
   const recordBytes = Number(process.env.BENCH_PROFILE_RECORD_BYTES ?? spec.recordBytes);

@@ -115,6 +115,11 @@ class RedisDriver {
     return { sent: window.sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
+  /** The PIDs whose CPU a phase costs on the server side. */
+  serverPids() {
+    return [this.server.pid];
+  }
+
   async stop() {
     if (this.redis) this.redis.disconnect();
     await stopServer(this.server, "SIGTERM");

@@ -1,12 +1,18 @@
 // The printed table of bench:compare: one row per figure, one column per system, and Tributary's
 // ratio to each other system. The ratio is always Tributary / other (so it never reads
-// backwards); the last column says whether higher or lower is better for that row.
+// backwards); the last column says whether higher or lower is better for that row. Rates swing
+// with whatever else the shared machine does; the CPU rows swing much less and show what each
+// system spends per record.
 const ROWS = [
   { label: "produce 100 B (records/s)", better: "higher", get: (r) => r.produce?.small?.recordsPerSec },
   { label: "produce 1 KiB (records/s)", better: "higher", get: (r) => r.produce?.large?.recordsPerSec },
   { label: "produce 1 KiB (MB/s)", better: "higher", get: (r) => r.produce?.large?.mbPerSec },
   { label: "consume 100 B (records/s)", better: "higher", get: (r) => r.consume?.small?.recordsPerSec },
   { label: "consume 1 KiB (records/s)", better: "higher", get: (r) => r.consume?.large?.recordsPerSec },
+  { label: "produce 100 B (CPU-s/M records)", better: "lower", get: (r) => r.produce?.small?.cpuSecondsPerMillion?.total },
+  { label: "produce 1 KiB (CPU-s/M records)", better: "lower", get: (r) => r.produce?.large?.cpuSecondsPerMillion?.total },
+  { label: "consume 100 B (CPU-s/M records)", better: "lower", get: (r) => r.consume?.small?.cpuSecondsPerMillion?.total },
+  { label: "consume 1 KiB (CPU-s/M records)", better: "lower", get: (r) => r.consume?.large?.cpuSecondsPerMillion?.total },
   { label: "e2e latency p50 (ms)", better: "lower", get: (r) => r.latency?.p50Ms },
   { label: "e2e latency p99 (ms)", better: "lower", get: (r) => r.latency?.p99Ms },
   { label: "e2e latency p99.9 (ms)", better: "lower", get: (r) => r.latency?.p999Ms },
@@ -28,6 +34,7 @@ export function formatTable(report) {
   const render = (line) => "| " + line.map((text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join(" | ") + " |";
   const rule = "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
   const notes = [
+    "CPU-s/M records: CPU-seconds per million records over the whole phase, the servers' and the client's together (JSON: each apart)",
     `${report.quick ? "--quick (1/10 of the records, 10 s latency)" : "full size"}; ${report.machine.cpus} cores, load average ${report.machine.loadAverage1mAtEnd} at the end; ${report.at}`,
     ...Object.entries(report.unavailable).map(([name, why]) => `${name} not run: ${why}`),
   ];

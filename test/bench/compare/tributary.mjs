@@ -248,6 +248,11 @@ class TributaryDriver {
   }
 
   /** SIGTERM every broker (a profiled process writes its profile on a clean exit). */
+  /** The PIDs whose CPU a phase costs on the server side (the controller does no per-record work). */
+  serverPids() {
+    return this.cluster.brokers.map((broker) => broker.pid);
+  }
+
   async stopBrokersGracefully() {
     for (const broker of this.cluster.brokers) await this.cluster.kill(broker.nodeId, "SIGTERM");
   }
