@@ -12,7 +12,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { join, resolve } from "node:path";
-import { processCpuSeconds as cpuSeconds } from "./common.mjs";
+import { withCpuCost } from "./common.mjs";
 import { startTributary } from "./tributary.mjs";
 
 function profiledSpec(spec) {
@@ -55,19 +55,13 @@ export async function profileTributaryProduce(dirArgument, baseSpec, log) {
       await session.post("Profiler.setSamplingInterval", { interval: 1000 });
       await session.post("Profiler.start");
     }
-    const brokerPids = driver.cluster.brokers.map((broker) => broker.pid);
-    const brokerCpuAtStart = brokerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const clientCpuAtStart = process.cpuUsage();
     log(`tributary (profiled): producing ${spec.records} x ${spec.recordBytes} B`);
-    const produced = await driver.produce("produce-profiled", spec.records, spec.recordBytes);
-    const brokerCpu = brokerPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - brokerCpuAtStart;
-    const clientCpuMicros = process.cpuUsage(clientCpuAtStart);
-    const clientCpu = (clientCpuMicros.user + clientCpuMicros.system) / 1e6;
+    const produced = await withCpuCost(driver.serverPids(), () => driver.produce("produce-profiled", spec.records, spec.recordBytes));
     if (cpuProfiles) {
       const { profile } = await session.post("Profiler.stop");
       writeFileSync(join(dir, "client.cpuprofile"), JSON.stringify(profile));
     }
-    log(`tributary (profiled): ${Math.round(produced.records / produced.seconds)} records/s${cpuProfiles ? " (slower than unprofiled)" : ""}; brokers ${((brokerCpu / produced.records) * 1e6).toFixed(2)}, client ${((clientCpu / produced.records) * 1e6).toFixed(2)} CPU-s per million records`);
+    log(`tributary (profiled): ${Math.round(produced.records / produced.seconds)} records/s${cpuProfiles ? " (slower than unprofiled)" : ""}; brokers ${produced.cpuSecondsPerMillion.servers}, client ${produced.cpuSecondsPerMillion.client} CPU-s per million records`);
     await driver.stopBrokersGracefully();
     if (cpuProfiles) log(`profiles in ${dir}: node test/bench/compare/profile-top.mjs ${dir}`);
   } finally {
