@@ -64,7 +64,12 @@ export function parseOffset(text: string, where: string): number {
 
 /** Makes file creations, renames and deletions in a folder durable. */
 export function fsyncFolder(dir: string): void {
-  const fd = fs.openSync(dir, "r");
+  fsyncFile(dir);
+}
+
+/** fsyncs what is at `filePath` (a file, or a folder: see fsyncFolder). */
+export function fsyncFile(filePath: string): void {
+  const fd = fs.openSync(filePath, "r");
   try {
     fs.fsyncSync(fd);
   } finally {

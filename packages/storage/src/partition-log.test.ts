@@ -195,6 +195,58 @@ describe("follower appends and leader epochs", () => {
     expect(batchBaseOffsets(follower.read(6, 1 << 20))).toEqual([10]);
   });
 
+  it("replaces the epoch checkpoint on the append path without an fsync, and fsyncs it before a recovery point passes it", () => {
+    const leader = openLog(tempPartitionDir("leader"), new ManualClock());
+    leader.appendAsLeader(batch({ count: 3 }), 1);
+    leader.appendAsLeader(batch({ count: 2 }), 2);
+    const dir = tempPartitionDir("follower");
+    const clock = new ManualClock();
+    const follower = openLog(dir, clock);
+    // What reaches the disk, in order: every fsync and rename, by file name.
+    const events: string[] = [];
+    const pathsByFd = new Map<number, string>();
+    const realOpen = fs.openSync, realFsync = fs.fsyncSync, realRename = fs.renameSync;
+    vi.spyOn(fs, "openSync").mockImplementation((...args: Parameters<typeof fs.openSync>) => {
+      const fd = realOpen(...args);
+      pathsByFd.set(fd, path.basename(String(args[0])));
+      return fd;
+    });
+    vi.spyOn(fs, "fsyncSync").mockImplementation((fd: number) => {
+      events.push(`fsync ${pathsByFd.get(fd)}`);
+      realFsync(fd);
+    });
+    vi.spyOn(fs, "renameSync").mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
+      events.push(`rename ${path.basename(String(to))}`);
+      realRename(from, to);
+    });
+    try {
+      follower.appendAsFollower(leader.read(0, 1 << 20));
+      follower.assignEpochStartOffset(4, follower.logEndOffset); // became leader
+      expect(events).toEqual(["rename leader-epoch-checkpoint", "rename leader-epoch-checkpoint"]);
+      // Replaced at once (a process crash keeps it), with every epoch.
+      expect(fs.readFileSync(path.join(dir, "leader-epoch-checkpoint"), "utf8")).toBe("0\n3\n1 0\n2 3\n4 5\n");
+
+      events.length = 0;
+      follower.flush(); // the recovery point moves in memory; its checkpoint is written at most once a minute
+      expect(events.filter((event) => event.includes("checkpoint"))).toEqual([]);
+      clock.advance(60_000);
+      follower.flush();
+      const epochSynced = events.indexOf("fsync leader-epoch-checkpoint");
+      const recoveryPointWritten = events.indexOf("rename recovery-point-checkpoint");
+      expect(epochSynced).toBeGreaterThanOrEqual(0);
+      expect(recoveryPointWritten).toBeGreaterThan(epochSynced);
+      expect(events[epochSynced + 1]).toBe("fsync follower-0"); // and its folder, for the rename
+
+      events.length = 0;
+      clock.advance(60_000);
+      follower.flush(); // the epochs did not change since they were synced
+      expect(events).toContain("rename recovery-point-checkpoint");
+      expect(events).not.toContain("fsync leader-epoch-checkpoint"); // synced once, not on every recovery point
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it("answers OffsetsForLeaderEpoch and keeps the cache consistent through truncation and restart", () => {
     const dir = tempPartitionDir();
     const clock = new ManualClock();
