@@ -35,18 +35,23 @@ export class PartitionCheckpoints {
     return this.readOffset(LOG_START_OFFSET_CHECKPOINT_FILE);
   }
 
-  writeLogStartOffset(offset: number): void {
-    this.write(LOG_START_OFFSET_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.pathOf(LOG_START_OFFSET_CHECKPOINT_FILE), offset, true));
+  /** `durable: false` only for a value the next open would derive again from the files (see PartitionLog's constructor). */
+  writeLogStartOffset(offset: number, durable = true): void {
+    this.write(LOG_START_OFFSET_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.pathOf(LOG_START_OFFSET_CHECKPOINT_FILE), offset, durable));
   }
 
   readRecoveryPoint(): number | null {
     return this.readOffset(RECOVERY_POINT_CHECKPOINT_FILE);
   }
 
-  /** Makes the leader epoch checkpoint durable first: a recovery point must not pass an epoch a machine crash could lose. */
-  writeRecoveryPoint(offset: number): void {
-    this.syncLeaderEpochs();
-    this.write(RECOVERY_POINT_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.pathOf(RECOVERY_POINT_CHECKPOINT_FILE), offset, true));
+  /**
+   * Makes the leader epoch checkpoint durable first: a recovery point must not pass an epoch a
+   * machine crash could lose. `durable: false` only for a recovery point that passes no data not
+   * already durable (see PartitionLog's constructor): losing it costs recovery work, never data.
+   */
+  writeRecoveryPoint(offset: number, durable = true): void {
+    if (durable) this.syncLeaderEpochs();
+    this.write(RECOVERY_POINT_CHECKPOINT_FILE, () => writeOffsetCheckpoint(this.pathOf(RECOVERY_POINT_CHECKPOINT_FILE), offset, durable));
   }
 
   readHighWatermark(): number | null {

@@ -19,6 +19,27 @@ function storageErrorOf(fn: () => unknown): StorageError {
   throw new Error("expected a StorageError");
 }
 
+/** From now until vi.restoreAllMocks(): every fsync and rename, in order, by file name. */
+function recordFsyncsAndRenames(): string[] {
+  const events: string[] = [];
+  const pathsByFd = new Map<number, string>();
+  const realOpen = fs.openSync, realFsync = fs.fsyncSync, realRename = fs.renameSync;
+  vi.spyOn(fs, "openSync").mockImplementation((...args: Parameters<typeof fs.openSync>) => {
+    const fd = realOpen(...args);
+    pathsByFd.set(fd, path.basename(String(args[0])));
+    return fd;
+  });
+  vi.spyOn(fs, "fsyncSync").mockImplementation((fd: number) => {
+    events.push(`fsync ${pathsByFd.get(fd)}`);
+    realFsync(fd);
+  });
+  vi.spyOn(fs, "renameSync").mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
+    events.push(`rename ${path.basename(String(to))}`);
+    realRename(from, to);
+  });
+  return events;
+}
+
 describe("leader appends and reads", () => {
   it("gives contiguous offsets, stamps the leader epoch, and reads whole batches back", () => {
     const clock = new ManualClock();
@@ -195,6 +216,19 @@ describe("follower appends and leader epochs", () => {
     expect(batchBaseOffsets(follower.read(6, 1 << 20))).toEqual([10]);
   });
 
+  it("creates a new log without an fsync, its checkpoints saying what their absence would", () => {
+    const dir = tempPartitionDir();
+    const events = recordFsyncsAndRenames();
+    try {
+      openLog(dir, new ManualClock());
+      expect(events.filter((event) => event.startsWith("fsync"))).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    for (const file of ["log-start-offset-checkpoint", "recovery-point-checkpoint"]) expect(fs.readFileSync(path.join(dir, file), "utf8")).toBe("0\n0\n");
+    expect(fs.readFileSync(path.join(dir, "leader-epoch-checkpoint"), "utf8")).toBe("0\n0\n");
+  });
+
   it("replaces the epoch checkpoint on the append path without an fsync, and fsyncs it before a recovery point passes it", () => {
     const leader = openLog(tempPartitionDir("leader"), new ManualClock());
     leader.appendAsLeader(batch({ count: 3 }), 1);
@@ -202,23 +236,7 @@ describe("follower appends and leader epochs", () => {
     const dir = tempPartitionDir("follower");
     const clock = new ManualClock();
     const follower = openLog(dir, clock);
-    // What reaches the disk, in order: every fsync and rename, by file name.
-    const events: string[] = [];
-    const pathsByFd = new Map<number, string>();
-    const realOpen = fs.openSync, realFsync = fs.fsyncSync, realRename = fs.renameSync;
-    vi.spyOn(fs, "openSync").mockImplementation((...args: Parameters<typeof fs.openSync>) => {
-      const fd = realOpen(...args);
-      pathsByFd.set(fd, path.basename(String(args[0])));
-      return fd;
-    });
-    vi.spyOn(fs, "fsyncSync").mockImplementation((fd: number) => {
-      events.push(`fsync ${pathsByFd.get(fd)}`);
-      realFsync(fd);
-    });
-    vi.spyOn(fs, "renameSync").mockImplementation((from: fs.PathLike, to: fs.PathLike) => {
-      events.push(`rename ${path.basename(String(to))}`);
-      realRename(from, to);
-    });
+    const events = recordFsyncsAndRenames();
     try {
       follower.appendAsFollower(leader.read(0, 1 << 20));
       follower.assignEpochStartOffset(4, follower.logEndOffset); // became leader
