@@ -48,16 +48,22 @@ export interface LoadedLog {
 
 const PROBE_FILE = ".writable-probe";
 
-/** Creates the folder if needed and proves it can be written, with a message that says what is wrong. */
+/**
+ * Creates the folder if needed and proves it can be written, with a message that says what is
+ * wrong. A folder it just created is not probed: creating it was the proof.
+ */
 export function ensureWritableFolder(dir: string): void {
   let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(dir, { throwIfNoEntry: false });
-    if (stat === undefined) fs.mkdirSync(dir, { recursive: true });
+    if (stat === undefined) {
+      fs.mkdirSync(dir, { recursive: true });
+      return;
+    }
   } catch (error) {
     throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} cannot be created: ${(error as Error).message}`, { reason: "not-writable", cause: error });
   }
-  if (stat !== undefined && !stat.isDirectory()) throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} is not a folder`, { reason: "not-a-folder" });
+  if (!stat.isDirectory()) throw new StorageError("KAFKA_STORAGE_ERROR", `log folder ${dir} is not a folder`, { reason: "not-a-folder" });
   const probe = path.join(dir, PROBE_FILE);
   try {
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK);
@@ -70,6 +76,7 @@ export function ensureWritableFolder(dir: string): void {
 
 export function loadLog(dir: string, checkpoints: PartitionCheckpoints, settings: SegmentSettings, nowMs: number, logger: StorageLogger): LoadedLog {
   const logName = settings.logName;
+  const isNewLog = fs.readdirSync(dir).length === 0;
   const hadCleanShutdown = checkpoints.hasCleanShutdownMarker();
   settleLeftovers(dir, logger, logName);
 
@@ -112,6 +119,12 @@ export function loadLog(dir: string, checkpoints: PartitionCheckpoints, settings
 
   const recoveryPoint = hadCleanShutdown ? logEndOffset : Math.min(recoveryPointRead ?? 0, logEndOffset);
   if (hadCleanShutdown) checkpoints.removeCleanShutdownMarker();
+  if (isNewLog) {
+    // Every checkpoint's absence already means what a new log would write into it (log start
+    // and recovery point 0, no epochs): none is written until something moves it. A broker
+    // creating a topic's partitions, on its one thread, saves three file creations for each.
+    return { segments, logStartOffset, recoveryPoint, epochs, epochsChanged: false, producers, hadCleanShutdown, logStartChanged: false, recoveryPointChanged: false };
+  }
   return {
     segments, logStartOffset, recoveryPoint, epochs, epochsChanged, producers, hadCleanShutdown,
     logStartChanged: logStartOffset !== logStartRead,
