@@ -62,7 +62,11 @@ class StorageReplicaLog implements ReplicaLog {
   private lastWrittenHighWatermark: number | undefined;
 
   constructor(readonly name: string, private readonly log: PartitionLog, topicConfig: TopicConfigValues, private readonly logger: Logger) {
-    this.checkpointedHighWatermark = log.readHighWatermarkCheckpoint() ?? 0;
+    const stored = log.readHighWatermarkCheckpoint();
+    this.checkpointedHighWatermark = stored ?? 0;
+    // No file reads as 0, so a new partition's 0 need not be written: a topic's partitions would
+    // otherwise each create one file at the next checkpoint, on the broker's one thread.
+    if (stored === null) this.lastWrittenHighWatermark = 0;
     this.logAppendTime = topicConfig["message.timestamp.type"] === "LogAppendTime";
   }
 
