@@ -173,7 +173,8 @@ export async function startBroker(options: StartBrokerOptions): Promise<BrokerHa
     heartbeatInFlight = true;
     try {
       const response = await controllers.call("BrokerHeartbeat", {
-        brokerId, brokerEpoch: int64(brokerEpoch), currentMetadataOffset: int64(Math.max(0, image.lastAppliedOffset)),
+        // Caught up only once every log this broker hosts is open (see ReplicaManager.fullyApplied).
+        brokerId, brokerEpoch: int64(brokerEpoch), currentMetadataOffset: int64(replicas.fullyApplied ? Math.max(0, image.lastAppliedOffset) : 0),
         wantFence: false, wantShutdown,
       });
       const code = errorCodeOf(response.error);

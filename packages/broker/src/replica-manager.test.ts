@@ -63,6 +63,23 @@ describe("ReplicaManager", () => {
     expect(fs.readFileSync(path.join(old.dir, "reused-0", "partition.metadata"), "utf8")).toContain("topic_id: NEW");
   });
 
+  it("opens a big topic's logs a few per event-loop turn, and counts as applied only when all are open", async () => {
+    const t = setup(1);
+    const partitions = Array.from({ length: 40 }, (_, i) => partition("B", i, [1], [1], 1, 0, 0));
+    t.apply(broker(1), topic("big", "B"), ...partitions);
+    t.manager.applyImage(t.image);
+    const opened = () => partitions.filter((_, i) => t.manager.partition("big", i) !== undefined).length;
+    // The first pass stops after 16 new logs, so the event loop (other requests, heartbeats) runs between passes.
+    expect(opened()).toBe(16);
+    expect(t.manager.fullyApplied).toBe(false);
+    expect(t.manager.partition("big", 0)?.isLeader).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opened()).toBe(32);
+    await expect.poll(() => t.manager.fullyApplied).toBe(true);
+    expect(opened()).toBe(40);
+    expect(partitions.every((_, i) => t.manager.partition("big", i)?.isLeader)).toBe(true);
+  });
+
   it("ignores an image older than the leader epoch it acts on", () => {
     const t = setup(1);
     t.apply(broker(1), broker(2), topic("t", "T"), partition("T", 0, [1, 2], [1, 2], 1, 5, 5));
