@@ -98,7 +98,8 @@ export class ReplicaManager {
   /**
    * Applies the image: every partition listing this broker as a replica is opened and set to
    * leader or follower with the image's epochs; partitions no longer ours are closed and deleted.
-   * Called after the image is caught up with what the controllers have committed.
+   * Called after the image is caught up with what the controllers have committed. New logs open
+   * at most LOG_OPENS_PER_TURN per event-loop turn: the rest, and any removal, in later passes.
    */
   applyImage(image: MetadataImage): void {
     if (this.stopped) return;

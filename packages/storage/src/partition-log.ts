@@ -171,8 +171,8 @@ export class PartitionLog {
     // These record what loading derived from the files. None is fsynced: if a machine crash
     // loses them, the next open derives them again from the files it finds, and the recovery
     // point written here never passes data that is not already durable, so losing it costs
-    // recovery work, never data. With fsyncs, a broker creating a topic blocked its one thread
-    // on six of them for every new partition.
+    // recovery work, never data. With fsyncs, a broker opening its logs blocked its one thread
+    // on up to six of them for each.
     if (loaded.epochsChanged) this.writeEpochCheckpoint();
     if (loaded.logStartChanged) this.checkpoints.writeLogStartOffset(this.logStartOffsetValue, false);
     if (loaded.recoveryPointChanged) {
