@@ -37,6 +37,23 @@ describe("DelayedOperations", () => {
     expect(ops.checkKey("t-0", 3)).toBe(0);
   });
 
+  it("answers every operation watching a key at once with expireKey, whatever its condition", () => {
+    const ops = new DelayedOperations(10);
+    const never = { value: 0 };
+    const a = new WaitForValue(["t-0", "follower-fetch:2"], 100, never, 1);
+    const b = new WaitForValue(["t-1", "follower-fetch:2"], 100, never, 1);
+    const c = new WaitForValue(["t-0", "follower-fetch:3"], 100, never, 1);
+    for (const op of [a, b, c]) ops.add(op, 0);
+    expect(ops.expireKey("follower-fetch:2", 1)).toBe(2);
+    expect([a.outcome, b.outcome, c.outcome]).toEqual(["expired", "expired", "pending"]);
+    expect(ops.size).toBe(1);
+    // Gone from every key it watched: checking them again touches only what is left.
+    never.value = 1;
+    expect(ops.checkKey("t-1", 2)).toBe(0);
+    expect(ops.checkKey("t-0", 2)).toBe(1);
+    expect(ops.expireKey("follower-fetch:2", 3)).toBe(0);
+  });
+
   it("expires operations at their deadline, once", () => {
     const ops = new DelayedOperations(10);
     const a = new WaitForValue(["k"], 100, { value: 0 }, 1);

@@ -63,6 +63,18 @@ export class DelayedOperations {
     return completed;
   }
 
+  /** Answers now, with what there is, every operation watching `key`, whatever its condition. */
+  expireKey(key: string, nowMs: number): number {
+    const set = this.watchers.get(key);
+    if (!set) return 0;
+    const operations = [...set];
+    for (const operation of operations) {
+      this.remove(operation);
+      operation.expire(nowMs);
+    }
+    return operations.length;
+  }
+
   /** Expires every operation whose deadline has passed. */
   expireDue(nowMs: number): number {
     let expired = 0;

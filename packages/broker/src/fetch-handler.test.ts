@@ -1,6 +1,7 @@
 // Fetch on a real leader log: consumers see only what is below the HW, a follower's fetch
 // offset moves the HW, a follower whose log diverges is told where, a stale broker epoch is
-// refused, and a long-poll completes as soon as data arrives.
+// refused, a long-poll completes as soon as data arrives, and a follower's long-poll that does
+// not carry a partition it has yet to fetch is answered when that partition gets data.
 import { afterEach, describe, expect, it } from "vitest";
 import type { v1 } from "@tributary/protocol";
 import { handleFetch } from "./fetch-handler.js";
@@ -79,5 +80,41 @@ describe("handleFetch", () => {
     f.advance(150);
     f.ctx.delayedFetch.expireDue(f.now());
     expect((partOf(await empty).records as Buffer).length).toBe(0);
+  });
+
+  it("answers a follower's long-poll early when a partition it has not fetched yet gets data, and only then", async () => {
+    fixture = leader();
+    const f = fixture;
+    // Partition 1 is new: the follower's long-poll below was sent before it followed it.
+    f.apply(records.partition("T", 1, [1, 2], [1, 2], 1, 4, 4));
+    f.manager.applyImage(f.image);
+    const onPartition = (partition: number, fetchOffset: number): v1.FetchRequest__Output => {
+      const r = request(fetchOffset, { replicaId: 2, replicaEpoch: "20", maxWaitMs: 5_000, minBytes: 1 });
+      r.topics[0]!.partitions[0]!.partition = partition;
+      return r;
+    };
+    const appendTo = (partition: number, count: number) => {
+      const p = f.manager.partition("t", partition)!;
+      p.log.appendAsLeader(batchOf(count), p.leaderEpoch, f.now());
+      f.manager.afterLeaderAppend(p);
+    };
+    const settled = (promise: Promise<unknown>) => Promise.race([promise.then(() => true), new Promise((r) => setTimeout(() => r(false), 20))]);
+
+    const longPoll = handleFetch(f.ctx, onPartition(0, 0));
+    expect(f.ctx.delayedFetch.size).toBe(1);
+    appendTo(1, 3);
+    // Answered (empty for partition 0) long before max_wait_ms: the next fetch can carry partition 1.
+    expect(await settled(longPoll)).toBe(true);
+    expect((partOf(await longPoll).records as Buffer).length).toBe(0);
+    expect(f.ctx.delayedFetch.size).toBe(0);
+
+    // Once the follower has fetched partition 1, data there no longer answers fetches without it.
+    await handleFetch(f.ctx, onPartition(1, 0));
+    const second = handleFetch(f.ctx, onPartition(0, 0));
+    appendTo(1, 2);
+    expect(await settled(second)).toBe(false);
+    expect(f.ctx.delayedFetch.size).toBe(1);
+    appendTo(0, 1);
+    expect((partOf(await second).records as Buffer).length).toBeGreaterThan(0);
   });
 });

@@ -12,7 +12,7 @@ import { TributaryError, int64ToNumber, type v1 } from "@tributary/protocol";
 import type { BrokerContext } from "./broker-context.js";
 import type { DelayedOperation } from "./delayed-operations.js";
 import { toTributaryError } from "./errors.js";
-import type { Partition } from "./partition.js";
+import { followerFetchKey, type Partition } from "./partition.js";
 import { checkLeaderEpoch, findDivergence } from "./partition-state.js";
 import { leaderHint } from "./replica-manager.js";
 
@@ -59,7 +59,9 @@ export async function handleFetch(ctx: BrokerContext, request: v1.FetchRequest__
   if (first.bytes >= minBytes || maxWaitMs === 0 || first.hasError || items.length === 0) return first.response;
   return new Promise<v1.FetchResponse>((resolve) => {
     const operation: DelayedOperation = {
-      keys: items.filter((i) => i.partition).map((i) => i.partition!.key),
+      // A follower's fetch also watches its own key: the leader answers it early when a
+      // partition it has yet to carry gets data (ReplicaManager.afterLeaderAppend).
+      keys: [...items.filter((i) => i.partition).map((i) => i.partition!.key), ...(isFollower ? [followerFetchKey(followerId)] : [])],
       deadlineMs: ctx.now() + maxWaitMs,
       tryComplete() {
         if (!items.some((item) => hasNewData(item, isFollower))) return false;

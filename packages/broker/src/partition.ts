@@ -12,6 +12,15 @@ export function partitionKey(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
 
+/**
+ * The key a follower's long-poll fetch watches besides its partitions' keys, so the leader can
+ * answer it early (see ReplicaManager.afterLeaderAppend). A topic name has no ':', so it never
+ * collides with a partition key.
+ */
+export function followerFetchKey(followerId: number): string {
+  return `follower-fetch:${followerId}`;
+}
+
 export class Partition {
   readonly key: string;
   role: ReplicaRole = "follower";

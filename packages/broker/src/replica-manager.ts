@@ -6,7 +6,7 @@
 import { TributaryError, type MetadataImage, type PartitionImage, type v1 } from "@tributary/protocol";
 import type { Logger } from "pino";
 import type { DelayedOperations } from "./delayed-operations.js";
-import { Partition, partitionKey } from "./partition.js";
+import { Partition, followerFetchKey, partitionKey } from "./partition.js";
 import type { IsrProposal } from "./partition-state.js";
 import type { ReplicaLog } from "./replica-log.js";
 
@@ -236,6 +236,16 @@ export class ReplicaManager {
     state.onLocalAppend(partition.log.logEndOffset);
     // Followers long-polling on this partition can now be answered; so can acks=1 waiters.
     this.wake(partition);
+    // A follower that has not fetched this partition under this leadership yet is most likely
+    // long-polling with a fetch sent before it began following it (a new topic, or a new leader
+    // it already fetched other partitions from). Its next fetch will carry this partition; answer
+    // the one it waits on now, or acks=all writes here wait out replica.fetch.wait.max.ms.
+    // Bounded: it stops with the follower's first fetch of this partition.
+    for (const followerId of state.replicas) {
+      if (followerId !== state.brokerId && state.follower(followerId)?.logEndOffset === -1) {
+        this.options.delayedFetch.expireKey(followerFetchKey(followerId), this.options.now());
+      }
+    }
   }
 
   /** A follower fetched at `fetchOffset` (epoch and divergence already checked). */
