@@ -240,7 +240,8 @@ export class ReplicaManager {
     // long-polling with a fetch sent before it began following it (a new topic, or a new leader
     // it already fetched other partitions from). Its next fetch will carry this partition; answer
     // the one it waits on now, or acks=all writes here wait out replica.fetch.wait.max.ms.
-    // Bounded: it stops with the follower's first fetch of this partition.
+    // Bounded: it stops with the follower's first fetch of this partition; a follower that
+    // never fetches it (its log would not open) is answered once per append, as a fetching one is.
     for (const followerId of state.replicas) {
       if (followerId !== state.brokerId && state.follower(followerId)?.logEndOffset === -1) {
         this.options.delayedFetch.expireKey(followerFetchKey(followerId), this.options.now());
