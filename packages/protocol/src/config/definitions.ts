@@ -116,7 +116,7 @@ export const SERVER_CONFIGS = [
   def({ name: "replica.fetch.response.max.bytes", type: "int", default: 10_485_760, min: 0, roles: BROKER,
     doc: "Bytes a follower asks for in one fetch across partitions." }),
   def({ name: "replica.fetch.wait.max.ms", type: "int", default: 500, min: 0, roles: BROKER,
-    doc: "How long a follower's fetch may wait at the leader for new data." }),
+    doc: "How long a follower's fetch may wait at the leader for new data. The leader answers it at once when a partition the follower has not fetched yet gets data (a new topic, a new leader)." }),
   def({ name: "replica.high.watermark.checkpoint.interval.ms", type: "long", default: 5_000, min: 1, roles: BROKER,
     doc: "How often replicas write their high watermark to disk." }),
   def({ name: "broker.session.timeout.ms", type: "int", default: 9_000, min: 1, roles: BOTH,
