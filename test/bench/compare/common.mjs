@@ -33,6 +33,18 @@ export async function withCpuCost(serverPids, phase) {
   return { ...result, cpuSecondsPerMillion: { servers, client: clientPerMillion, total: Math.round((servers + clientPerMillion) * 100) / 100 } };
 }
 
+/**
+ * One throughput phase repeated: the repetition with the median rate (its CPU figures with it, so
+ * they still add up), and every repetition under `repetitions`. A phase of a third of a second
+ * swings with whatever else the shared machine does; the median of a few says more about each
+ * system than any one of them. With an even count, the lower middle.
+ */
+export function medianOfRepetitions(repetitions) {
+  if (repetitions.length === 0) throw new Error("no repetitions");
+  const byRate = [...repetitions].sort((a, b) => a.recordsPerSec - b.recordsPerSec);
+  return { ...byRate[Math.floor((byRate.length - 1) / 2)], repetitions };
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();

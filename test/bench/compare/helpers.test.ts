@@ -2,7 +2,7 @@
 // in-flight bound of pipelined sends, and the table's ratio column (Tributary / other).
 import { describe, expect, it } from "vitest";
 // @ts-ignore -- plain .mjs without type declarations
-import { percentiles, pipelined, stallMs, withCpuCost } from "./common.mjs";
+import { medianOfRepetitions, percentiles, pipelined, stallMs, withCpuCost } from "./common.mjs";
 // @ts-ignore -- plain .mjs without type declarations
 import { formatTable } from "./table.mjs";
 
@@ -54,6 +54,27 @@ describe("formatTable", () => {
     expect(row("produce 100 B")).toEqual(["", "produce 100 B (records/s)", "300", "100", "200", "3.00x", "1.50x", "higher", ""]);
     expect(row("produce 100 B (CPU")).toEqual(["", "produce 100 B (CPU-s/M records)", "1.5", "6", "—", "0.25x", "—", "lower", ""]);
     expect(row("e2e latency p99 ")).toEqual(["", "e2e latency p99 (ms)", "10", "20", "—", "0.50x", "—", "lower", ""]);
+    expect(table).toContain("the median of 1 repetition (JSON");
+  });
+});
+
+describe("medianOfRepetitions", () => {
+  const repetition = (recordsPerSec: number, servers: number, client: number) => ({ recordsPerSec, seconds: 1e6 / recordsPerSec, cpuSecondsPerMillion: { servers, client, total: servers + client } });
+
+  it("takes the repetition with the median rate, its CPU figures with it", () => {
+    const runs = [repetition(500, 1, 9), repetition(300, 3, 2), repetition(400, 2, 4)];
+    const median = medianOfRepetitions(runs);
+    expect(median.recordsPerSec).toBe(400);
+    expect(median.seconds).toBe(1e6 / 400);
+    expect(median.cpuSecondsPerMillion).toEqual({ servers: 2, client: 4, total: 6 });
+    expect(medianOfRepetitions([repetition(1, 9, 9), repetition(3, 1, 1), repetition(2, 5, 5)]).cpuSecondsPerMillion.total).toBe(10);
+    expect(median.repetitions).toEqual(runs);
+  });
+
+  it("takes the lower middle of an even count, and the only one of one", () => {
+    expect(medianOfRepetitions([repetition(10, 1, 1), repetition(40, 1, 1), repetition(20, 1, 1), repetition(30, 1, 1)]).recordsPerSec).toBe(20);
+    expect(medianOfRepetitions([repetition(7, 1, 2)]).recordsPerSec).toBe(7);
+    expect(() => medianOfRepetitions([])).toThrow();
   });
 });
 

@@ -5,6 +5,8 @@
 //   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
 //             (each produce and consume phase also reports the CPU-seconds per million records
 //             it cost the servers and the client, read from /proc)
+//             Both run --repeat times (3), each time into new topics; the table gives the
+//             median of the repetitions (common.mjs medianOfRepetitions), the JSON every one.
 //   latency   end to end at a steady 5,000 records/s for 30 s, after 20 s of the same rate as a
 //             warm-up that is not counted: p50 / p99 / p99.9
 //   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
@@ -17,13 +19,14 @@
 //
 // Flags: --quick (1/10 of the records, 10 s of latency), --only tributary,jetstream,redis,
 //   --phases produce,latency,stall (produce includes consume; a partial run still writes JSON),
+//   --repeat N (produce and consume repetitions, default 3; the table shows their median),
 //   --session-timeout-ms N (Tributary's broker.session.timeout.ms; default test/support/cluster.ts's),
 //   --profile DIR (Tributary's 100 B produce only, with --cpu-prof on the brokers and the client's
 //   own CPU profile, written to DIR; then `node test/bench/compare/profile-top.mjs DIR`).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { cleanup, withCpuCost } from "./common.mjs";
+import { cleanup, medianOfRepetitions, withCpuCost } from "./common.mjs";
 import { startJetStream } from "./jetstream.mjs";
 import { profileTributaryProduce } from "./profile.mjs";
 import { startRedis } from "./redis.mjs";
@@ -39,6 +42,7 @@ const { values: flags } = parseArgs({
     phases: { type: "string", default: "produce,latency,stall" },
     "session-timeout-ms": { type: "string" },
     profile: { type: "string" },
+    repeat: { type: "string", default: "3" },
   },
 });
 const scale = flags.quick ? 0.1 : 1;
@@ -48,6 +52,8 @@ const workload = {
   latency: { ratePerSec: 5_000, seconds: flags.quick ? 10 : 30, warmupSeconds: flags.quick ? 10 : 20, recordBytes: 100 },
   stall: { ratePerSec: 1_000, recordBytes: 100 },
 };
+const repeat = Number(flags.repeat);
+if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat must be a whole number >= 1, got ${flags.repeat}`);
 const sessionTimeoutMs = flags["session-timeout-ms"] ? Number(flags["session-timeout-ms"]) : undefined;
 const systems = (flags.only ?? "tributary,jetstream,redis").split(",");
 const phases = new Set(flags.phases.split(","));
@@ -61,16 +67,27 @@ async function runSystem(name, start) {
   const driver = await start();
   const result = { produce: {}, consume: {} };
   try {
-    for (const [label, spec] of phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : []) {
-      const topic = `produce-${label}`;
-      log(`${name}: producing ${spec.records} x ${spec.recordBytes} B`);
-      const produced = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes));
-      result.produce[label] = { ...produced, recordBytes: spec.recordBytes, recordsPerSec: Math.round(produced.records / produced.seconds), mbPerSec: round1((produced.records * spec.recordBytes) / produced.seconds / 1e6) };
-      log(`${name}: ${result.produce[label].recordsPerSec} records/s; consuming`);
-      const consumed = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records));
-      if (consumed.records < spec.records) throw new Error(`${name}: read back ${consumed.records} of ${spec.records} records from ${topic}`);
-      result.consume[label] = { ...consumed, recordsPerSec: Math.round(consumed.timedRecords / consumed.seconds) };
-      log(`${name}: ${result.consume[label].recordsPerSec} records/s read back`);
+    const sizes = phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : [];
+    const produced = { small: [], large: [] };
+    const consumed = { small: [], large: [] };
+    // Each repetition writes new topics (streams, keys) and reads them back; the sizes alternate
+    // so that neither always runs on a machine the other has just warmed or cooled.
+    for (let repetition = 1; repetition <= repeat; repetition++) {
+      for (const [label, spec] of sizes) {
+        const topic = `produce-${label}-${repetition}`;
+        log(`${name}: producing ${spec.records} x ${spec.recordBytes} B (${repetition} of ${repeat})`);
+        const p = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes));
+        produced[label].push({ ...p, recordBytes: spec.recordBytes, recordsPerSec: Math.round(p.records / p.seconds), mbPerSec: round1((p.records * spec.recordBytes) / p.seconds / 1e6) });
+        log(`${name}: ${produced[label].at(-1).recordsPerSec} records/s; consuming`);
+        const c = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records));
+        if (c.records < spec.records) throw new Error(`${name}: read back ${c.records} of ${spec.records} records from ${topic}`);
+        consumed[label].push({ ...c, recordsPerSec: Math.round(c.timedRecords / c.seconds) });
+        log(`${name}: ${consumed[label].at(-1).recordsPerSec} records/s read back`);
+      }
+    }
+    for (const [label] of sizes) {
+      result.produce[label] = medianOfRepetitions(produced[label]);
+      result.consume[label] = medianOfRepetitions(consumed[label]);
     }
     if (phases.has("latency")) {
       log(`${name}: latency at ${workload.latency.ratePerSec}/s for ${workload.latency.seconds} s after ${workload.latency.warmupSeconds} s of warm-up`);
@@ -118,6 +135,7 @@ try {
       quick: flags.quick,
       machine: { cpus: (await import("node:os")).cpus().length, loadAverage1mAtEnd: round1(loadavg()[0]), node: process.version },
       workload,
+      repetitions: repeat,
       settings: {
         tributary: { brokers: 3, controllers: 1, partitions: 6, replicationFactor: 3, minInsyncReplicas: 2, acks: "all", idempotent: true, brokerSessionTimeoutMs: sessionTimeoutMs ?? 3000 },
         jetstream: { servers: 3, replicas: 3, storage: "file", publish: "js.publish awaiting PubAck, 4,000 in flight", consumer: "durable pull, AckPolicy.All" },
@@ -134,9 +152,9 @@ try {
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(report, null, 2) + "\n";
     writeFileSync(new URL(`compare-${report.at.replace(/[:.]/g, "-")}.json`, dir), json);
-    // A --quick run, or one of only some systems or phases, is kept, but never replaces the
+    // A --quick run, or one of only some systems or phases or of fewer repetitions, is kept, but never replaces the
     // latest full run (the one the README quotes).
-    const complete = !flags.quick && systems.length === 3 && phases.size === 3;
+    const complete = !flags.quick && systems.length === 3 && phases.size === 3 && repeat >= 3;
     if (complete) writeFileSync(new URL("latest.json", dir), json);
   }
 } catch (error) {

@@ -34,6 +34,7 @@ export function formatTable(report) {
   const render = (line) => "| " + line.map((text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]))).join(" | ") + " |";
   const rule = "|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|";
   const notes = [
+    `produce and consume: the median of ${report.repetitions ?? 1} repetition${(report.repetitions ?? 1) === 1 ? "" : "s"} (JSON: every one)`,
     "CPU-s/M records: CPU-seconds per million records over the whole phase, the servers' and the client's together (JSON: each apart)",
     `${report.quick ? "--quick (1/10 of the records, 10 s latency)" : "full size"}; ${report.machine.cpus} cores, load average ${report.machine.loadAverage1mAtEnd} at the end; ${report.at}`,
     ...Object.entries(report.unavailable).map(([name, why]) => `${name} not run: ${why}`),
