@@ -2,7 +2,7 @@
 // loopback, file storage in a temp dir, one stream per workload with 3 replicas, driven through
 // the `nats` package: js.publish() awaits each publish ack (pipelined by keeping many in flight),
 // a durable pull consumer (consume()) reads back.
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AckPolicy, DeliverPolicy, StorageType, connect } from "nats";
 import { freePort, latencyWindow, makeTempDir, paced, percentiles, pipelined, removeTempDir, startServer, stallMs, stopServer, waitFor } from "./common.mjs";
@@ -141,6 +141,13 @@ class JetStreamDriver {
     await sleep(5_500); // let the last publishes succeed or time out
     await nc.close();
     return { killedServer: leaderName, afterKillSeconds, stallMs: stallMs(acks, killedAtMs), acknowledged: acks.length, failed };
+  }
+
+  /** Deletes the stream and waits until no server's store holds its directory. */
+  async drop(stream) {
+    await this.jsm.streams.delete(stream);
+    const held = () => this.servers.some((_, i) => existsSync(join(this.root, `n${i + 1}`, "jetstream", "$G", "streams", stream)));
+    await waitFor(() => !held(), { timeoutMs: 60_000, message: `stream ${stream} deleted` });
   }
 
   /** The PIDs whose CPU a phase costs on the server side. */

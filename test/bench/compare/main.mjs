@@ -5,8 +5,9 @@
 //   consume   all of them back (consumer group / durable pull consumer / XREADGROUP)
 //             (each produce and consume phase also reports the CPU-seconds per million records
 //             it cost the servers and the client, read from /proc)
-//             Both run --repeat times (3), each time into new topics; the table gives the
-//             median of the repetitions (common.mjs medianOfRepetitions), the JSON every one.
+//             Both run --repeat times (3), each time into a new topic that is deleted after
+//             it is read back; the table gives the median of the repetitions (common.mjs
+//             medianOfRepetitions), the JSON every one.
 //   latency   end to end at a steady 5,000 records/s for 30 s, after 20 s of the same rate as a
 //             warm-up that is not counted: p50 / p99 / p99.9
 //   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
@@ -70,8 +71,13 @@ async function runSystem(name, start) {
     const sizes = phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : [];
     const produced = { small: [], large: [] };
     const consumed = { small: [], large: [] };
-    // Each repetition writes new topics (streams, keys) and reads them back; the sizes alternate
-    // so that neither always runs on a machine the other has just warmed or cooled.
+    // Each repetition writes a new topic (stream, key), reads it back and deletes it, so every
+    // phase starts on a system that holds no other data: kept, the earlier repetitions' data
+    // made each later one different (on this VM, page cache that has to grow into memory not
+    // used lately costs several times more to fill: Tributary's second and third 1 KiB produce
+    // ran at 119,494 and 118,644 records/s against 169,563 for the first, at 13.2 server
+    // CPU-s per million records against 8.45). The sizes alternate so that neither always runs
+    // right after the other.
     for (let repetition = 1; repetition <= repeat; repetition++) {
       for (const [label, spec] of sizes) {
         const topic = `produce-${label}-${repetition}`;
@@ -82,7 +88,8 @@ async function runSystem(name, start) {
         const c = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records));
         if (c.records < spec.records) throw new Error(`${name}: read back ${c.records} of ${spec.records} records from ${topic}`);
         consumed[label].push({ ...c, recordsPerSec: Math.round(c.timedRecords / c.seconds) });
-        log(`${name}: ${consumed[label].at(-1).recordsPerSec} records/s read back`);
+        log(`${name}: ${consumed[label].at(-1).recordsPerSec} records/s read back; deleting ${topic}`);
+        await driver.drop(topic);
       }
     }
     for (const [label] of sizes) {

@@ -115,6 +115,11 @@ class RedisDriver {
     return { sent: window.sent, received: latenciesMs.length, failed, warmupSeconds, ...percentiles(latenciesMs), produceAck: percentiles(ackLatenciesMs) };
   }
 
+  /** Deletes the stream key (its entries and consumer group); Redis frees it before answering. */
+  async drop(key) {
+    await this.redis.del(key);
+  }
+
   /** The PIDs whose CPU a phase costs on the server side. */
   serverPids() {
     return [this.server.pid];

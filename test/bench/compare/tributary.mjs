@@ -1,6 +1,7 @@
 // Tributary's side of bench:compare: 1 controller + 3 brokers as separate processes (through
 // test/support/cluster.ts), driven through the SDK. Topics have 6 partitions, replication
 // factor 3, min.insync.replicas 2; producers use acks=all (idempotent, the SDK's default).
+import { readdirSync } from "node:fs";
 import { Tributary, serializers } from "../../../packages/client/dist/index.js";
 import { loadClusterSupport } from "./load-cluster.mjs";
 import { latencyWindow, paced, percentiles, pipelined, sleep, stallMs, waitFor } from "./common.mjs";
@@ -240,6 +241,14 @@ class TributaryDriver {
     const timeline = stallTimeline({ cluster: this.cluster, topic, killedBroker: leader, killedAtWallMs, clientEvents, stallMs: stall });
     console.error(`[bench:compare] stall timeline (ms after kill -9 of broker ${leader}): ${timeline.map(([what, ms]) => `${what} ${ms ?? "-"}`).join(" | ")}`);
     return { killedBroker: leader, afterKillSeconds: afterSeconds, stallMs: stall, timeline: Object.fromEntries(timeline), acknowledged: acks.length, failed: failures, errors, highWatermarkAfter, leaderAfter: await this.leaderOf(topic).catch(() => null) };
+  }
+
+  /** Deletes the topic and waits until no broker holds a log of it (its files, and page cache, gone). */
+  async drop(topic) {
+    await this.admin.deleteTopics([topic]);
+    const isPartitionDir = (name) => name.startsWith(`${topic}-`) && /^\d+$/.test(name.slice(topic.length + 1));
+    const held = () => this.cluster.brokers.some((broker) => readdirSync(broker.dataDir).some(isPartitionDir));
+    await waitFor(() => !held(), { timeoutMs: 60_000, message: `the logs of ${topic} deleted` });
   }
 
   async leaderOf(topic) {
