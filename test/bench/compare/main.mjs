@@ -76,8 +76,8 @@ async function runSystem(name, start) {
     // made each later one different (on this VM, page cache that has to grow into memory not
     // used lately costs several times more to fill: Tributary's second and third 1 KiB produce
     // ran at 119,494 and 118,644 records/s against 169,563 for the first, at 13.2 server
-    // CPU-s per million records against 8.45). The sizes alternate so that neither always runs
-    // right after the other.
+    // CPU-s per million records against 8.45). Within a repetition the sizes run in the order
+    // of a single pass: 100 B, then 1 KiB.
     for (let repetition = 1; repetition <= repeat; repetition++) {
       for (const [label, spec] of sizes) {
         const topic = `produce-${label}-${repetition}`;
@@ -159,8 +159,8 @@ try {
     mkdirSync(dir, { recursive: true });
     const json = JSON.stringify(report, null, 2) + "\n";
     writeFileSync(new URL(`compare-${report.at.replace(/[:.]/g, "-")}.json`, dir), json);
-    // A --quick run, or one of only some systems or phases or of fewer repetitions, is kept, but never replaces the
-    // latest full run (the one the README quotes).
+    // A --quick run, or one of only some systems or phases or with fewer than 3 repetitions, is
+    // kept, but never replaces the latest full run (the one the README quotes).
     const complete = !flags.quick && systems.length === 3 && phases.size === 3 && repeat >= 3;
     if (complete) writeFileSync(new URL("latest.json", dir), json);
   }
