@@ -20,17 +20,31 @@ export function processCpuSeconds(pid) {
  * Runs `phase` and returns its result with the CPU it cost per million records: the servers'
  * (every PID in `serverPids`) and this process's (the system's client). Rates move with whatever
  * else the shared machine does; CPU per record moves much less, so it says more about the code.
+ * `otherPids` are the servers of the systems not being measured, idle meanwhile: their CPU is
+ * reported apart (`otherSystemsServers`), to show they took next to nothing from the phase.
  */
-export async function withCpuCost(serverPids, phase) {
-  const serversAtStart = serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+export async function withCpuCost(serverPids, phase, otherPids = []) {
+  const cpuOf = (pids) => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const serversAtStart = cpuOf(serverPids);
+  const othersAtStart = cpuOf(otherPids);
   const clientAtStart = process.cpuUsage();
   const result = await phase();
-  const serverSeconds = serverPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0) - serversAtStart;
+  const serverSeconds = cpuOf(serverPids) - serversAtStart;
+  const otherSeconds = cpuOf(otherPids) - othersAtStart;
   const client = process.cpuUsage(clientAtStart);
   const perMillion = (seconds) => Math.round((seconds / result.records) * 1e6 * 100) / 100;
   const servers = perMillion(serverSeconds);
   const clientPerMillion = perMillion((client.user + client.system) / 1e6);
-  return { ...result, cpuSecondsPerMillion: { servers, client: clientPerMillion, total: Math.round((servers + clientPerMillion) * 100) / 100 } };
+  const cpuSecondsPerMillion = { servers, client: clientPerMillion, total: Math.round((servers + clientPerMillion) * 100) / 100 };
+  if (otherPids.length > 0) cpuSecondsPerMillion.otherSystemsServers = perMillion(otherSeconds);
+  return { ...result, cpuSecondsPerMillion };
+}
+
+/** `list` rotated left by `by` places: [a, b, c] by 1 is [b, c, a]. */
+export function rotated(list, by) {
+  if (list.length === 0) return [];
+  const shift = ((by % list.length) + list.length) % list.length;
+  return [...list.slice(shift), ...list.slice(0, shift)];
 }
 
 /**

@@ -2,7 +2,9 @@
 // in-flight bound of pipelined sends, and the table's ratio column (Tributary / other).
 import { describe, expect, it } from "vitest";
 // @ts-ignore -- plain .mjs without type declarations
-import { medianOfRepetitions, percentiles, pipelined, stallMs, withCpuCost } from "./common.mjs";
+import { medianOfRepetitions, percentiles, pipelined, rotated, stallMs, withCpuCost } from "./common.mjs";
+// @ts-ignore -- plain .mjs without type declarations
+import { ensureServerBinaries } from "./install.mjs";
 // @ts-ignore -- plain .mjs without type declarations
 import { formatTable } from "./table.mjs";
 
@@ -94,5 +96,37 @@ describe("withCpuCost", () => {
     expect(result.cpuSecondsPerMillion.servers).toBeGreaterThanOrEqual(150);
     expect(result.cpuSecondsPerMillion.client).toBeGreaterThanOrEqual(200);
     expect(result.cpuSecondsPerMillion.total).toBeCloseTo(result.cpuSecondsPerMillion.servers + result.cpuSecondsPerMillion.client, 1);
+    expect(result.cpuSecondsPerMillion).not.toHaveProperty("otherSystemsServers");
+  });
+
+  it("reports the idle systems' servers apart, outside the phase's total", async () => {
+    const result = await withCpuCost([], async () => {
+      const start = process.cpuUsage();
+      while (process.cpuUsage(start).user < 200_000);
+      return { records: 1000, seconds: 0.2 };
+    }, [process.pid]);
+    expect(result.cpuSecondsPerMillion.otherSystemsServers).toBeGreaterThanOrEqual(150);
+    expect(result.cpuSecondsPerMillion.servers).toBe(0);
+    expect(result.cpuSecondsPerMillion.total).toBe(result.cpuSecondsPerMillion.client);
+  });
+});
+
+describe("rotated", () => {
+  it("starts each repetition with the next system, wrapping around", () => {
+    const systems = ["tributary", "jetstream", "redis"];
+    expect([0, 1, 2, 3].map((by) => rotated(systems, by).join(","))).toEqual([
+      "tributary,jetstream,redis", "jetstream,redis,tributary", "redis,tributary,jetstream", "tributary,jetstream,redis",
+    ]);
+    expect(rotated([], 2)).toEqual([]);
+  });
+});
+
+describe("ensureServerBinaries", () => {
+  it("passes a system whose binary is on PATH and reports one that is missing, with the package to install", () => {
+    const packagesBySystem = { shell: { binary: "sh", debianPackage: "dash" }, nothing: { binary: "tributary-no-such-server", debianPackage: "tributary-no-such-package" } };
+    const unavailable = ensureServerBinaries(["shell", "nothing", "tributary"], { install: false, packagesBySystem });
+    expect(Object.keys(unavailable)).toEqual(["nothing"]);
+    expect(unavailable.nothing).toContain("--no-install was given");
+    expect(unavailable.nothing).toContain("apt-get install -y tributary-no-such-package");
   });
 });

@@ -13,7 +13,9 @@
 //   stall     writes offered at 1,000/s; the written partition's / stream's leader is killed -9:
 //             time from the kill until a write sent after it is acknowledged (Tributary and
 //             JetStream; Redis has no replicas)
-// Systems run one after another (the machine's cores are shared), each stopped before the next.
+// Every system is started first and the phases interleave (throughputPhases); only one system
+// works at a time (the machine's cores are shared), the others sit idle. nats-server and
+// redis-server are installed with apt-get where missing (install.mjs).
 // Prints one table with Tributary's ratio to each, and writes it as JSON to
 // test/bench/results/compare-<timestamp>.json and (for a full-size run of every system and
 // phase) test/bench/results/latest.json.
@@ -21,13 +23,15 @@
 // Flags: --quick (1/10 of the records, 10 s of latency), --only tributary,jetstream,redis,
 //   --phases produce,latency,stall (produce includes consume; a partial run still writes JSON),
 //   --repeat N (produce and consume repetitions, default 3; the table shows their median),
+//   --no-install (report a system whose server is missing as not run instead of apt-get installing it),
 //   --session-timeout-ms N (Tributary's broker.session.timeout.ms; default test/support/cluster.ts's),
 //   --profile DIR (Tributary's 100 B produce only, with --cpu-prof on the brokers and the client's
 //   own CPU profile, written to DIR; then `node test/bench/compare/profile-top.mjs DIR`).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { cleanup, medianOfRepetitions, withCpuCost } from "./common.mjs";
+import { cleanup, medianOfRepetitions, rotated, withCpuCost } from "./common.mjs";
+import { ensureServerBinaries } from "./install.mjs";
 import { startJetStream } from "./jetstream.mjs";
 import { profileTributaryProduce } from "./profile.mjs";
 import { startRedis } from "./redis.mjs";
@@ -44,6 +48,7 @@ const { values: flags } = parseArgs({
     "session-timeout-ms": { type: "string" },
     profile: { type: "string" },
     repeat: { type: "string", default: "3" },
+    "no-install": { type: "boolean", default: false },
   },
 });
 const scale = flags.quick ? 0.1 : 1;
@@ -63,51 +68,48 @@ const log = (message) => console.error(`[bench:compare ${new Date().toISOString(
 // On a signal, exit at once: the exit hooks (common.mjs, cluster.ts) SIGKILL every PID this run started.
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
 
-async function runSystem(name, start) {
-  log(`${name}: starting`);
-  const driver = await start();
-  const result = { produce: {}, consume: {} };
-  try {
-    const sizes = phases.has("produce") ? Object.entries({ small: workload.small, large: workload.large }) : [];
-    const produced = { small: [], large: [] };
-    const consumed = { small: [], large: [] };
-    // Each repetition writes a new topic (stream, key), reads it back and deletes it, so every
-    // phase starts on a system that holds no other data: kept, the earlier repetitions' data
-    // made each later one different (on this VM, page cache that has to grow into memory not
-    // used lately costs several times more to fill: Tributary's second and third 1 KiB produce
-    // ran at 119,494 and 118,644 records/s against 169,563 for the first, at 13.2 server
-    // CPU-s per million records against 8.45). Within a repetition the sizes run in the order
-    // of a single pass: 100 B, then 1 KiB.
-    for (let repetition = 1; repetition <= repeat; repetition++) {
-      for (const [label, spec] of sizes) {
+/**
+ * The produce and consume phases of every running system, interleaved: each repetition runs one
+ * size on every system in turn (the order rotated each repetition, so no system always goes first
+ * or last), then the next size. A slow spell of the shared machine, which can last minutes, then
+ * falls on every system's samples of that repetition instead of on one system's whole run, and the
+ * ratios compare systems measured minutes apart at most. The systems not being measured sit idle,
+ * started; each phase also reports the CPU they used meanwhile (`otherSystemsServers`).
+ */
+async function throughputPhases(drivers, results) {
+  const sizes = Object.entries({ small: workload.small, large: workload.large });
+  const samples = Object.fromEntries(Object.keys(drivers).map((name) => [name, { produce: { small: [], large: [] }, consume: { small: [], large: [] } }]));
+  // Each repetition writes a new topic (stream, key), reads it back and deletes it, so every
+  // phase starts on a system that holds no other data: kept, the earlier repetitions' data
+  // made each later one different (on this VM, page cache that has to grow into memory not
+  // used lately costs several times more to fill: Tributary's second and third 1 KiB produce
+  // ran at 119,494 and 118,644 records/s against 169,563 for the first, at 13.2 server
+  // CPU-s per million records against 8.45). Within a repetition the sizes run in the order
+  // of a single pass: 100 B, then 1 KiB.
+  for (let repetition = 1; repetition <= repeat; repetition++) {
+    const order = rotated(Object.keys(drivers), repetition - 1);
+    for (const [label, spec] of sizes) {
+      for (const name of order) {
+        const driver = drivers[name];
+        const otherPids = order.filter((other) => other !== name).flatMap((other) => drivers[other].serverPids());
         const topic = `produce-${label}-${repetition}`;
         log(`${name}: producing ${spec.records} x ${spec.recordBytes} B (${repetition} of ${repeat})`);
-        const p = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes));
-        produced[label].push({ ...p, recordBytes: spec.recordBytes, recordsPerSec: Math.round(p.records / p.seconds), mbPerSec: round1((p.records * spec.recordBytes) / p.seconds / 1e6) });
-        log(`${name}: ${produced[label].at(-1).recordsPerSec} records/s; consuming`);
-        const c = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records));
+        const p = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes), otherPids);
+        samples[name].produce[label].push({ ...p, repetition, recordBytes: spec.recordBytes, recordsPerSec: Math.round(p.records / p.seconds), mbPerSec: round1((p.records * spec.recordBytes) / p.seconds / 1e6) });
+        log(`${name}: ${samples[name].produce[label].at(-1).recordsPerSec} records/s; consuming`);
+        const c = await withCpuCost(driver.serverPids(), () => driver.consume(topic, spec.records), otherPids);
         if (c.records < spec.records) throw new Error(`${name}: read back ${c.records} of ${spec.records} records from ${topic}`);
-        consumed[label].push({ ...c, recordsPerSec: Math.round(c.timedRecords / c.seconds) });
-        log(`${name}: ${consumed[label].at(-1).recordsPerSec} records/s read back; deleting ${topic}`);
+        samples[name].consume[label].push({ ...c, repetition, recordsPerSec: Math.round(c.timedRecords / c.seconds) });
+        log(`${name}: ${samples[name].consume[label].at(-1).recordsPerSec} records/s read back; deleting ${topic}`);
         await driver.drop(topic);
       }
     }
+  }
+  for (const name of Object.keys(drivers)) {
     for (const [label] of sizes) {
-      result.produce[label] = medianOfRepetitions(produced[label]);
-      result.consume[label] = medianOfRepetitions(consumed[label]);
+      results[name].produce[label] = medianOfRepetitions(samples[name].produce[label]);
+      results[name].consume[label] = medianOfRepetitions(samples[name].consume[label]);
     }
-    if (phases.has("latency")) {
-      log(`${name}: latency at ${workload.latency.ratePerSec}/s for ${workload.latency.seconds} s after ${workload.latency.warmupSeconds} s of warm-up`);
-      result.latency = await driver.latency(workload.latency.ratePerSec, workload.latency.seconds, workload.latency.recordBytes, workload.latency.warmupSeconds);
-    }
-    if (phases.has("stall") && driver.leaderKillStall) {
-      log(`${name}: killing the leader under writes`);
-      result.stall = await driver.leaderKillStall(workload.stall.ratePerSec, workload.stall.recordBytes);
-    }
-    return result;
-  } finally {
-    await driver.stop();
-    log(`${name}: stopped`);
   }
 }
 
@@ -124,17 +126,43 @@ try {
     await profileTributaryProduce(flags.profile, workload.small, log);
   } else {
     const results = {};
-    const unavailable = {};
-    for (const name of systems) {
-      try {
-        results[name] = await runSystem(name, starters[name]);
-        log(`${name}: ${JSON.stringify(results[name])}`);
-      } catch (error) {
-        if (error.code === "ENOENT") {
-          unavailable[name] = `${error.path ?? "binary"} is not installed (apt-get install -y ${name === "redis" ? "redis-server" : "nats-server"})`;
+    const unavailable = ensureServerBinaries(systems, { install: !flags["no-install"], log });
+    for (const [name, why] of Object.entries(unavailable)) log(`${name}: NOT RUN — ${why}`);
+    // Every system is started before any is measured, and stays up until its last phase.
+    const drivers = {};
+    try {
+      for (const name of systems.filter((system) => !unavailable[system])) {
+        log(`${name}: starting`);
+        try {
+          drivers[name] = await starters[name]();
+          results[name] = { produce: {}, consume: {} };
+        } catch (error) {
+          if (error.code !== "ENOENT") throw error;
+          unavailable[name] = `${error.path ?? "its server binary"} is not installed`;
           log(`${name}: NOT RUN — ${unavailable[name]}`);
-        } else throw error;
+        }
       }
+      if (phases.has("produce")) await throughputPhases(drivers, results);
+      // Latency and stall, one system at a time, the others idle (each a steady 5,000 or 1,000
+      // records/s, far from what the machine can do).
+      if (phases.has("latency")) {
+        for (const [name, driver] of Object.entries(drivers)) {
+          log(`${name}: latency at ${workload.latency.ratePerSec}/s for ${workload.latency.seconds} s after ${workload.latency.warmupSeconds} s of warm-up`);
+          results[name].latency = await driver.latency(workload.latency.ratePerSec, workload.latency.seconds, workload.latency.recordBytes, workload.latency.warmupSeconds);
+        }
+      }
+      for (const [name, driver] of Object.entries(drivers)) {
+        // A system whose leader was killed is not measured again: it is stopped at once.
+        if (phases.has("stall") && driver.leaderKillStall) {
+          log(`${name}: killing the leader under writes`);
+          results[name].stall = await driver.leaderKillStall(workload.stall.ratePerSec, workload.stall.recordBytes);
+        }
+        await driver.stop();
+        delete drivers[name];
+        log(`${name}: stopped; ${JSON.stringify(results[name])}`);
+      }
+    } finally {
+      for (const driver of Object.values(drivers)) await driver.stop().catch(() => {});
     }
     const report = {
       bench: "compare",
