@@ -69,12 +69,19 @@ const log = (message) => console.error(`[bench:compare ${new Date().toISOString(
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(130));
 
 /**
- * The produce and consume phases of every running system, interleaved: each repetition runs one
- * size on every system in turn (the order rotated each repetition, so no system always goes first
- * or last), then the next size. A slow spell of the shared machine, which can last minutes, then
- * falls on every system's samples of that repetition instead of on one system's whole run, and the
- * ratios compare systems measured minutes apart at most. The systems not being measured sit idle,
- * started; each phase also reports the CPU they used meanwhile (`otherSystemsServers`).
+ * The produce and consume phases of every running system, interleaved: each repetition runs every
+ * system's pass (100 B produce and consume, then 1 KiB) in turn, the order rotated each
+ * repetition so no system always goes first or last. A slow spell of the shared machine, which can
+ * last minutes, then falls on every system's samples instead of on one system's whole run. The
+ * systems not being measured sit idle, started; each phase also reports the CPU they used
+ * meanwhile (`otherSystemsServers`).
+ *
+ * Why whole passes and not size by size: run size by size (2026-11-26 20:41 and 20:49), each
+ * phase started after the other two systems had run for seconds, and Tributary's brokers spent
+ * 11-13 CPU-s per million 1 KiB records producing instead of 8-10. On this VM memory freed for a
+ * while goes back to the host (free page reporting) and costs several times more to fill again,
+ * and the other systems' phases freed theirs; within a system's own pass, the 1 KiB produce
+ * follows that system's own 100 B phases, as when one system is measured alone.
  */
 async function throughputPhases(drivers, results) {
   const sizes = Object.entries({ small: workload.small, large: workload.large });
@@ -88,8 +95,8 @@ async function throughputPhases(drivers, results) {
   // of a single pass: 100 B, then 1 KiB.
   for (let repetition = 1; repetition <= repeat; repetition++) {
     const order = rotated(Object.keys(drivers), repetition - 1);
-    for (const [label, spec] of sizes) {
-      for (const name of order) {
+    for (const name of order) {
+      for (const [label, spec] of sizes) {
         const driver = drivers[name];
         const otherPids = order.filter((other) => other !== name).flatMap((other) => drivers[other].serverPids());
         const topic = `produce-${label}-${repetition}`;
