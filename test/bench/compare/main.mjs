@@ -76,12 +76,13 @@ for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exi
  * systems not being measured sit idle, started; each phase also reports the CPU they used
  * meanwhile (`otherSystemsServers`).
  *
- * Why whole passes and not size by size: run size by size (2026-11-26 20:41 and 20:49), each
- * phase started after the other two systems had run for seconds, and Tributary's brokers spent
- * 11-13 CPU-s per million 1 KiB records producing instead of 8-10. On this VM memory freed for a
- * while goes back to the host (free page reporting) and costs several times more to fill again,
- * and the other systems' phases freed theirs; within a system's own pass, the 1 KiB produce
- * follows that system's own 100 B phases, as when one system is measured alone.
+ * Why whole passes and not size by size: run size by size (three runs, 2026-11-26 20:49 to 21:05,
+ * in test/bench/results/HISTORY.md), Tributary's 1 KiB produce followed the other systems' phases
+ * in two repetitions of three, and its brokers then spent 9.5-12.9 CPU-s per million records
+ * against 7.8-8.3 when it went first. On this VM memory freed for a while goes back to the host
+ * (free page reporting) and costs several times more to fill again, and the other systems'
+ * phases freed theirs. Within a system's own pass, its 1 KiB produce follows its own 100 B
+ * phases, as when one system is measured alone.
  */
 async function throughputPhases(drivers, results) {
   const sizes = Object.entries({ small: workload.small, large: workload.large });
