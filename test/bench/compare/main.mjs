@@ -31,7 +31,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { cleanup, medianOfRepetitions, rotated, withCpuCost } from "./common.mjs";
-import { ensureServerBinaries } from "./install.mjs";
+import { SERVER_PACKAGES, ensureServerBinaries } from "./install.mjs";
 import { startJetStream } from "./jetstream.mjs";
 import { profileTributaryProduce } from "./profile.mjs";
 import { startRedis } from "./redis.mjs";
@@ -97,9 +97,9 @@ async function throughputPhases(drivers, results) {
   for (let repetition = 1; repetition <= repeat; repetition++) {
     const order = rotated(Object.keys(drivers), repetition - 1);
     for (const name of order) {
+      const driver = drivers[name];
+      const otherPids = order.filter((other) => other !== name).flatMap((other) => drivers[other].serverPids());
       for (const [label, spec] of sizes) {
-        const driver = drivers[name];
-        const otherPids = order.filter((other) => other !== name).flatMap((other) => drivers[other].serverPids());
         const topic = `produce-${label}-${repetition}`;
         log(`${name}: producing ${spec.records} x ${spec.recordBytes} B (${repetition} of ${repeat})`);
         const p = await withCpuCost(driver.serverPids(), () => driver.produce(topic, spec.records, spec.recordBytes), otherPids);
@@ -146,7 +146,7 @@ try {
           results[name] = { produce: {}, consume: {} };
         } catch (error) {
           if (error.code !== "ENOENT") throw error;
-          unavailable[name] = `${error.path ?? "its server binary"} is not installed`;
+          unavailable[name] = `${error.path ?? "its server binary"} is not installed (apt-get install -y ${SERVER_PACKAGES[name]?.debianPackage})`;
           log(`${name}: NOT RUN — ${unavailable[name]}`);
         }
       }
