@@ -13,7 +13,6 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { connect } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { serverEnv, serverNodeFlags } from "../server-runtime.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const DEFAULT_CLI_BIN = resolve(HERE, "..", "..", "packages", "cli", "dist", "bin.js");
@@ -92,7 +91,7 @@ export async function startForeground(plan, { onLine = () => {}, onExit = () => 
   try {
     mkdirSync(plan.dataDir, { recursive: true });
     for (const spec of plan.processes) {
-      const child = spawn(process.execPath, [...serverNodeFlags(env), ...spec.args], { env: serverEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(process.execPath, spec.args, { env, stdio: ["ignore", "pipe", "pipe"] });
       children.push({ spec, child });
       child.once("exit", (code, signal) => onExit(spec.label, code, signal));
       for (const stream of [child.stdout, child.stderr]) {
@@ -153,7 +152,7 @@ export async function startBackground(plan) {
   for (const spec of plan.processes) {
     const logPath = join(plan.dataDir, "logs", `${spec.name}.log`);
     const out = openSync(logPath, "a");
-    const child = spawn(process.execPath, [...serverNodeFlags(), ...spec.args], { env: serverEnv(), detached: true, stdio: ["ignore", out, out] });
+    const child = spawn(process.execPath, spec.args, { detached: true, stdio: ["ignore", out, out] });
     closeSync(out);
     child.unref();
     state.push({ name: spec.name, pid: child.pid, port: spec.port, log: logPath });

@@ -2,7 +2,7 @@
 // free 127.0.0.1 ports, each with its own temp folder, polled for states with deadlines, and all
 // stopped at the end.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -141,24 +141,4 @@ export function parsePartitionLine(line: string): { topic: string; partition: nu
   if (!match) return null;
   const ids = (text: string): number[] => (text === "" ? [] : text.split(",").map(Number));
   return { topic: match[1]!, partition: Number(match[2]), leader: match[3] === "none" ? -1 : Number(match[3]), replicas: ids(match[4]!), isr: ids(match[5]!) };
-}
-
-/**
- * How process `pid` was started, from /proc: its command line, and its GLIBC_TUNABLES as
- * "name=value" settings. (glibc splits the variable in place at start-up, ':' becoming NUL,
- * so /proc/PID/environ no longer shows it whole.)
- */
-export function processRuntime(pid: number): { args: string[]; glibcTunables: string[] } {
-  const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-  const start = environ.findIndex((entry) => entry.startsWith("GLIBC_TUNABLES="));
-  const glibcTunables: string[] = [];
-  if (start !== -1) {
-    glibcTunables.push(environ[start]!.slice("GLIBC_TUNABLES=".length));
-    for (const entry of environ.slice(start + 1)) {
-      if (!/^glibc\.[\w.]+=/.test(entry)) break;
-      glibcTunables.push(entry);
-    }
-  }
-  return { args, glibcTunables };
 }

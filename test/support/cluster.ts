@@ -24,19 +24,11 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CONTROLLER_MAIN = path.join(REPO, "packages/controller/dist/main.js");
 const BROKER_MAIN = path.join(REPO, "packages/broker/dist/main.js");
-// The Node flags and environment every way of starting a server adds (deploy/server-runtime.mjs),
-// loaded by path: this file imports only node: builtins (bench:compare transpiles it alone).
-const SERVER_RUNTIME = path.join(REPO, "deploy/server-runtime.mjs");
-
-interface ServerRuntime {
-  serverNodeFlags(env: NodeJS.ProcessEnv): string[];
-  serverEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
-}
 export const CONTROLLER_ID_BASE = 3000;
 const START_TIMEOUT_MS = 30_000;
 const OUTPUT_LINES_KEPT = 2_000;
@@ -153,9 +145,7 @@ class Node implements ClusterNode {
     if (!fs.existsSync(main)) throw new Error(`${main} is missing: build first (npx tsc -b packages/${this.role})`);
     const args = [main, "--config", this.configFile];
     for (const [key, value] of Object.entries(this.overrides)) args.push("--override", `${key}=${value}`);
-    const runtime = await import(pathToFileURL(SERVER_RUNTIME).href) as ServerRuntime;
-    const env = runtime.serverEnv({ ...process.env, TRIBUTARY_TEST_NODE: String(this.nodeId) });
-    const child = spawn(process.execPath, [...runtime.serverNodeFlags(env), ...args], { stdio: ["ignore", "pipe", "pipe"], env });
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TRIBUTARY_TEST_NODE: String(this.nodeId) } });
     this.child = child;
     if (child.pid !== undefined) livePids.add(child.pid);
     this.exited = new Promise((resolve) => child.once("exit", () => {
