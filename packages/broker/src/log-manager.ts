@@ -61,7 +61,14 @@ class StorageReplicaLog implements ReplicaLog {
   /** What this process last wrote to the HW checkpoint file (undefined: not written yet). */
   private lastWrittenHighWatermark: number | undefined;
 
-  constructor(readonly name: string, private readonly log: PartitionLog, topicConfig: TopicConfigValues, private readonly logger: Logger) {
+  constructor(
+    readonly name: string,
+    private readonly log: PartitionLog,
+    topicConfig: TopicConfigValues,
+    private readonly logger: Logger,
+    /** log.follower.page.cache.drop */
+    private readonly dropFollowerPages: boolean,
+  ) {
     const stored = log.readHighWatermarkCheckpoint();
     this.checkpointedHighWatermark = stored ?? 0;
     // No file reads as 0, so a new partition's 0 need not be written: a topic's partitions would
@@ -91,6 +98,10 @@ class StorageReplicaLog implements ReplicaLog {
 
   read(fromOffset: number, maxBytes: number, maxOffset: number): ReadResult {
     return { records: this.log.read(fromOffset, Math.max(0, maxBytes), { maxOffsetExclusive: maxOffset, minOneBatch: true }) };
+  }
+
+  setFollowing(following: boolean): void {
+    this.log.setDropWrittenPages(following && this.dropFollowerPages);
   }
 
   truncateTo(offset: number): void { this.log.truncateTo(offset); }
@@ -188,7 +199,7 @@ export class LogManager implements LogOpener {
       writebackBytes: this.server["log.writeback.bytes"],
     });
     if (recorded !== topicId) recordTopicId(dir, topicId);
-    return new StorageReplicaLog(name, log, topicConfig, this.logger);
+    return new StorageReplicaLog(name, log, topicConfig, this.logger, this.server["log.follower.page.cache.drop"]);
   }
 
   reconfigure(log: ReplicaLog, topicConfigs: ReadonlyMap<string, string>): void {

@@ -68,6 +68,7 @@ export class Partition {
     const previousHighWatermark = this.highWatermark;
     this.lastFollowerRead = undefined;
     this.role = "leader";
+    this.log.setFollowing(false);
     this.leaderId = brokerId;
     this.leaderEpoch = image.leaderEpoch;
     this.partitionEpoch = image.partitionEpoch;
@@ -93,6 +94,7 @@ export class Partition {
     if (this.leaderState) this.followerHighWatermark = Math.min(this.leaderState.highWatermark, this.log.logEndOffset);
     this.lastFollowerRead = undefined;
     this.role = "follower";
+    this.log.setFollowing(true);
     this.leaderState = undefined;
     this.leaderId = image.leader;
     this.leaderEpoch = image.leaderEpoch;

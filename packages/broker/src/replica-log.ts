@@ -42,6 +42,11 @@ export interface ReplicaLog {
   resetTo(offset: number): void;
   /** Largest epoch <= `epoch` and where it ends; {-1,-1} when we have none that old. */
   endOffsetForEpoch(epoch: number): EpochEndOffset;
+  /**
+   * Told on every role change: a follower's log (following = true) drops the bytes it has
+   * written to disk from the page cache, where the broker is set to (log.follower.page.cache.drop).
+   */
+  setFollowing(following: boolean): void;
   /** Records the start of a new leader epoch at our log end (on becoming leader). */
   assignEpochStart(epoch: number, startOffset: number): void;
   offsetForTimestamp(timestampMs: number): TimestampLookup | undefined;

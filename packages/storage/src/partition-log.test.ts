@@ -494,6 +494,35 @@ describe("checkpoints, flushing and the folder", () => {
     reopened.close();
   });
 
+  // fincore (util-linux) reports how many of a file's bytes are in the page cache.
+  const hasFincore = (() => { try { execFileSync("fincore", ["--version"], { stdio: "ignore" }); return true; } catch { return false; } })();
+  const cachedBytes = (file: string) => Number(execFileSync("fincore", ["--bytes", "--noheadings", "--output", "RES", file], { encoding: "utf8" }).trim());
+
+  it.skipIf(!hasFincore)("drops from the page cache what its writebacks wrote when told to (a follower's log), and keeps it otherwise", async () => {
+    const logs = [true, false].map((drop) => {
+      const dir = tempPartitionDir();
+      const log = PartitionLog.open({ dir, now: new ManualClock().now, writebackBytes: 256 * 1024 });
+      expect(log.setDropWrittenPages(drop)).toBe(true);
+      return { drop, log, file: path.join(dir, "00000000000000000000.log") };
+    });
+    const appendToBoth = () => { for (const { log } of logs) log.appendAsLeader(batch({ count: 64, valueBytes: 1000 }), 0); };
+    for (let i = 0; i < 64; i++) {
+      appendToBoth();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const [dropping, keeping] = logs;
+    // Writebacks land on the thread pool in their own time: append on until they have dropped
+    // most of the file (each drops what was written before it started).
+    await vi.waitFor(() => {
+      appendToBoth();
+      expect(cachedBytes(dropping!.file)).toBeLessThan(fs.statSync(dropping!.file).size / 4);
+    }, { timeout: 20_000, interval: 20 });
+    expect(cachedBytes(keeping!.file)).toBeGreaterThan(fs.statSync(keeping!.file).size * 0.9);
+    // Dropped pages are only uncached: every record still reads back.
+    expect(readAll(dropping!.log)).toHaveLength(dropping!.log.logEndOffset);
+    for (const { log } of logs) log.close();
+  });
+
   it("leaves writeback to the OS by default", () => {
     const log = openLog(tempPartitionDir(), new ManualClock());
     for (let i = 0; i < 20; i++) log.appendAsLeader(batch({ count: 10, valueBytes: 1000 }), 0);

@@ -18,6 +18,7 @@ import { StorageError } from "./errors.js";
 import type { EpochEndOffset, EpochEntry, LeaderEpochCache } from "./leader-epoch-cache.js";
 import { PartitionCheckpoints } from "./log-checkpoints.js";
 import { SILENT_LOGGER, type StorageLogger } from "./logger.js";
+import { pageCacheDropper } from "./page-cache.js";
 import { deleteProducerSnapshot, listProducerSnapshots, writeProducerSnapshot } from "./producer-snapshot.js";
 import type { ProducerEntry, ProducerStateTable } from "./producer-state.js";
 import { assignEpoch, ensureWritableFolder, loadLog, loadProducerState } from "./recovery.js";
@@ -156,6 +157,7 @@ export class PartitionLog {
       segmentIndexBytes: config.segmentIndexBytes,
       logger: this.logger,
       logName: path.basename(this.dir),
+      dropWrittenPages: false,
     };
     const nowMs = this.now();
     ensureWritableFolder(this.dir);
@@ -619,6 +621,20 @@ export class PartitionLog {
       this.bytesSinceWriteback = 0;
       this.writebacksStartedValue++;
     }
+  }
+
+  /**
+   * Whether each background writeback (writebackBytes) also drops the bytes it wrote from the
+   * OS page cache (page-cache.ts). For a log whose bytes nobody reads soon: a follower replica's
+   * is read only if it becomes the leader. Kept, its pages would take memory, and on a machine
+   * whose free memory is handed back to a hypervisor, every new page costs a fault; dropped,
+   * they are freed and reused by the next appends. Returns whether dropping is available here
+   * (false where posix_fadvise cannot be called: then pages are kept, as with `false`).
+   */
+  setDropWrittenPages(drop: boolean): boolean {
+    const available = pageCacheDropper() !== null;
+    this.settings.dropWrittenPages = drop && available;
+    return available;
   }
 
   /** Background writebacks this log started (LogSegment.startWriteback), since it was opened. */

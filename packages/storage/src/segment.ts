@@ -13,6 +13,7 @@ import { fsyncFileAsync, fsyncFileSync, readWholeFileOrNull, removeIfPresent, wr
 import { LOG_SUFFIX, OFFSET_INDEX_SUFFIX, TIME_INDEX_SUFFIX, segmentFilePath } from "./file-names.js";
 import type { StorageLogger } from "./logger.js";
 import { OFFSET_INDEX_ENTRY_BYTES, OffsetIndex } from "./offset-index.js";
+import { pageCacheDropper } from "./page-cache.js";
 import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from "./time-index.js";
 
 const INT32_MAX = 0x7fff_ffff;
@@ -25,7 +26,12 @@ export interface SegmentSettings {
   logger: StorageLogger;
   /** Log context (topic-partition folder) for log lines. */
   logName: string;
+  /** After each background writeback, drop the bytes it wrote from the page cache (page-cache.ts). */
+  dropWrittenPages: boolean;
 }
+
+/** The page size posix_fadvise works in: it drops only whole pages inside the range it is given. */
+const PAGE_BYTES = 4096;
 
 /** Where one appended batch sits in the appended buffer, and the header facts indexing needs. */
 export interface BatchPlacement {
@@ -58,6 +64,8 @@ export class LogSegment {
   private pendingFsyncs = 0;
   /** A background writeback (startWriteback) is on the thread pool. */
   private writebackInFlight = false;
+  /** Pages below this byte were dropped from the page cache after a writeback (dropWrittenPages). */
+  private pagesDroppedBelowBytes = 0;
   private closeRequested = false;
   private fdClosed = false;
   private deletedValue = false;
@@ -368,19 +376,39 @@ export class LogSegment {
    * Without it the OS lets gigabytes of appended bytes pile up and writes them all at once when
    * they expire (vm.dirty_expire_centisecs); measured here, that burst stalled every broker's
    * appends for 100-170 ms at once. Returns false when one is already in flight (the caller
-   * keeps counting and asks again).
+   * keeps counting and asks again). With settings.dropWrittenPages, the bytes it wrote are then
+   * dropped from the page cache.
    */
   startWriteback(): boolean {
     if (this.writebackInFlight || this.fdClosed || this.closeRequested) return false;
     this.writebackInFlight = true;
     this.pendingFsyncs++;
+    const writtenBytes = this.sizeBytesValue;
     fs.fdatasync(this.fd, (error) => {
       this.writebackInFlight = false;
+      if (error === null && this.settings.dropWrittenPages) this.dropCachedPagesBelow(writtenBytes);
       this.pendingFsyncs--;
       if (this.closeRequested) this.closeNowIfIdle();
       if (error !== null) this.settings.logger.error({ log: this.settings.logName, segment: this.baseOffset, err: error.message }, "background writeback failed");
     });
     return true;
+  }
+
+  /**
+   * Drops the file's cached pages from the last whole page already dropped up to `endBytes`
+   * (written and fdatasynced: clean pages; a dirty one is left alone by the OS anyway). The
+   * file stays open until the call returns. A hint: failure only means the pages stay.
+   */
+  private dropCachedPagesBelow(endBytes: number): void {
+    const drop = pageCacheDropper();
+    const startBytes = Math.floor(Math.min(this.pagesDroppedBelowBytes, endBytes) / PAGE_BYTES) * PAGE_BYTES;
+    if (drop === null || this.fdClosed || endBytes <= startBytes) return;
+    this.pendingFsyncs++;
+    drop(this.fd, startBytes, endBytes - startBytes, (errno) => {
+      this.pendingFsyncs--;
+      if (errno === 0) this.pagesDroppedBelowBytes = Math.max(this.pagesDroppedBelowBytes, endBytes);
+      if (this.closeRequested) this.closeNowIfIdle();
+    });
   }
 
   /** Writes stale index files and releases the file descriptor (after any background fsync). */

@@ -103,6 +103,8 @@ export const SERVER_CONFIGS = [
     doc: "fsync a log at least this often. Default: never." }),
   def({ name: "log.writeback.bytes", type: "int", default: 8_388_608, min: 0, roles: BROKER,
     doc: "Start writing a log's appended bytes to disk in the background (fdatasync on a worker thread, not waited for) every this many bytes, so the OS never builds a backlog of dirty pages whose writeback stalls appends. 0 leaves writeback to the OS. Not a durability setting: see log.flush.interval.*." }),
+  def({ name: "log.follower.page.cache.drop", type: "boolean", default: true, roles: BROKER,
+    doc: "On a follower replica, drop the bytes each background writeback (log.writeback.bytes) wrote from the OS page cache. A follower's log is read only if it becomes the leader; kept, its pages crowd out the ones consumers read, and new pages cost more than reused ones. Needs log.writeback.bytes > 0 and Linux with glibc (posix_fadvise); elsewhere pages are kept." }),
   def({ name: "log.message.timestamp.type", type: "string", default: "CreateTime", oneOf: ["CreateTime", "LogAppendTime"], roles: BOTH,
     doc: "Whether a record's timestamp is the producer's (CreateTime) or the broker's on append." }),
   def({ name: "message.max.bytes", type: "int", default: 1_048_588, min: 0, roles: BOTH,
