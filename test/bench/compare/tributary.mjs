@@ -143,9 +143,16 @@ class TributaryDriver {
 
   /** Reads `count` records back through a consumer group; timed from the first record. */
   async consume(topic, count) {
+    // The SDK's fetch sizes (Kafka's: fetchMaxBytes 50 MiB, maxPartitionFetchBytes 1 MiB). This
+    // ran with 64 MiB and 4 MiB until 14d2557: against those, three alternated tributary-only runs
+    // each way read 1 KiB records back at 657k-787k a second instead of 581k-663k, the client
+    // spending 1.21-1.63 CPU-s per million records instead of 1.73-2.05, and 100 B at the same rate
+    // (2.18M-3.09M against 2.14M-3.10M). Probably memory again: the client copies each Fetch
+    // answer into one new buffer (grpc-js's message assembly, 16.5% of its profile), and buffers
+    // of a few MiB are reused by malloc where ones of 8+ MiB are mapped fresh each time.
     const consumer = this.client.consumer({
       groupId: `bench-${topic}`, keyDeserializer: serializers.bytes, valueDeserializer: serializers.bytes,
-      autoOffsetReset: "earliest", fetchMaxBytes: 64 * 1024 * 1024, maxPartitionFetchBytes: 4 * 1024 * 1024,
+      autoOffsetReset: "earliest",
     });
     await consumer.subscribe([topic]);
     let consumed = 0;
