@@ -518,6 +518,17 @@ describe("checkpoints, flushing and the folder", () => {
       expect(cachedBytes(dropping!.file)).toBeLessThan(fs.statSync(dropping!.file).size / 4);
     }, { timeout: 20_000, interval: 20 });
     expect(cachedBytes(keeping!.file)).toBeGreaterThan(fs.statSync(keeping!.file).size * 0.9);
+    // Truncated (as a diverged follower is) and written again, the rewritten range is dropped too.
+    const sizeBeforeTruncation = fs.statSync(dropping!.file).size;
+    dropping!.log.truncateTo(Math.floor(dropping!.log.logEndOffset / 2));
+    // Truncating reads some of the kept part (to find the cut and the last batch), caching it again.
+    const cachedAfterTruncation = cachedBytes(dropping!.file);
+    await vi.waitFor(() => {
+      dropping!.log.appendAsLeader(batch({ count: 64, valueBytes: 1000 }), 0);
+      expect(fs.statSync(dropping!.file).size).toBeGreaterThan(sizeBeforeTruncation);
+      // Besides that, only what was written since the last writeback started (~256 KiB and more).
+      expect(cachedBytes(dropping!.file)).toBeLessThan(cachedAfterTruncation + 1024 * 1024);
+    }, { timeout: 20_000, interval: 20 });
     // Dropped pages are only uncached: every record still reads back.
     expect(readAll(dropping!.log)).toHaveLength(dropping!.log.logEndOffset);
     for (const { log } of logs) log.close();

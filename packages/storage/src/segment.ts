@@ -66,6 +66,8 @@ export class LogSegment {
   private writebackInFlight = false;
   /** Pages below this byte were dropped from the page cache after a writeback (dropWrittenPages). */
   private pagesDroppedBelowBytes = 0;
+  /** Bumped when the file is cut, so a drop that started before a cut does not count bytes written again after it. */
+  private cuts = 0;
   private closeRequested = false;
   private fdClosed = false;
   private deletedValue = false;
@@ -384,9 +386,10 @@ export class LogSegment {
     this.writebackInFlight = true;
     this.pendingFsyncs++;
     const writtenBytes = this.sizeBytesValue;
+    const cutsAtStart = this.cuts;
     fs.fdatasync(this.fd, (error) => {
       this.writebackInFlight = false;
-      if (error === null && this.settings.dropWrittenPages) this.dropCachedPagesBelow(writtenBytes);
+      if (error === null && this.settings.dropWrittenPages && this.cuts === cutsAtStart) this.dropCachedPagesBelow(writtenBytes);
       this.pendingFsyncs--;
       if (this.closeRequested) this.closeNowIfIdle();
       if (error !== null) this.settings.logger.error({ log: this.settings.logName, segment: this.baseOffset, err: error.message }, "background writeback failed");
@@ -404,9 +407,10 @@ export class LogSegment {
     const startBytes = Math.floor(Math.min(this.pagesDroppedBelowBytes, endBytes) / PAGE_BYTES) * PAGE_BYTES;
     if (drop === null || this.fdClosed || endBytes <= startBytes) return;
     this.pendingFsyncs++;
+    const cutsAtStart = this.cuts;
     drop(this.fd, startBytes, endBytes - startBytes, (errno) => {
       this.pendingFsyncs--;
-      if (errno === 0) this.pagesDroppedBelowBytes = Math.max(this.pagesDroppedBelowBytes, endBytes);
+      if (errno === 0 && this.cuts === cutsAtStart) this.pagesDroppedBelowBytes = Math.max(this.pagesDroppedBelowBytes, endBytes);
       if (this.closeRequested) this.closeNowIfIdle();
     });
   }
@@ -589,6 +593,9 @@ export class LogSegment {
     }
     this.sizeBytesValue = position;
     this.writeGeneration++;
+    // Bytes written from here on are new pages: the next drop after a writeback starts here.
+    this.pagesDroppedBelowBytes = Math.min(this.pagesDroppedBelowBytes, position);
+    this.cuts++;
   }
 
   private loadedOffsetIndex(): OffsetIndex {
